@@ -1,0 +1,96 @@
+"""Box formats and overlaps: the one place where boxes change representation.
+
+Formats (all arrays of shape (N, 4)):
+    xyxy   : x1, y1, x2, y2 (corners)
+    tlwh   : x, y, w, h (top-left corner + size; MOTChallenge files)
+    xyah   : cx, cy, w/h, h (centre, aspect, height; DeepSORT/ByteTrack Kalman state)
+    xywh   : cx, cy, w, h (centre + size; BoT-SORT Kalman state)
+
+Example:
+    >>> import numpy as np
+    >>> tlwh_to_xyxy(np.array([[10., 20., 30., 40.]]))
+    array([[10., 20., 40., 60.]])
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _2d(b) -> np.ndarray:
+    return np.asarray(b, dtype=np.float64 if np.asarray(b).dtype == np.float64 else np.float32).reshape(-1, 4)
+
+
+def xyxy_to_tlwh(b) -> np.ndarray:
+    b = _2d(b).copy()
+    b[:, 2:] -= b[:, :2]
+    return b
+
+
+def tlwh_to_xyxy(b) -> np.ndarray:
+    b = _2d(b).copy()
+    b[:, 2:] += b[:, :2]
+    return b
+
+
+def xyxy_to_xywh(b) -> np.ndarray:
+    b = _2d(b)
+    wh = b[:, 2:] - b[:, :2]
+    return np.concatenate([b[:, :2] + wh / 2, wh], axis=1)
+
+
+def xywh_to_xyxy(b) -> np.ndarray:
+    b = _2d(b)
+    half = b[:, 2:] / 2
+    return np.concatenate([b[:, :2] - half, b[:, :2] + half], axis=1)
+
+
+def xyxy_to_xyah(b) -> np.ndarray:
+    c = xyxy_to_xywh(b)
+    c[:, 2] = c[:, 2] / np.maximum(c[:, 3], 1e-6)
+    return c
+
+
+def xyah_to_xyxy(b) -> np.ndarray:
+    b = _2d(b).copy()
+    b[:, 2] = b[:, 2] * b[:, 3]
+    return xywh_to_xyxy(b)
+
+
+def box_area(b) -> np.ndarray:
+    b = _2d(b)
+    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+
+
+def iou_matrix(a, b) -> np.ndarray:
+    """Pairwise IoU between boxes ``a`` (N, 4) and ``b`` (M, 4) in xyxy; returns (N, M) float64.
+
+    Degenerate (zero-area) boxes have IoU 0 with everything.
+
+    >>> iou_matrix(np.array([[0, 0, 2, 2]]), np.array([[1, 1, 3, 3], [0, 0, 2, 2]])).round(3)
+    array([[0.143, 1.   ]])
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), np.float64)
+    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def clip_xyxy(b, width: int, height: int) -> np.ndarray:
+    """Clip xyxy boxes to the image ``[0, width] x [0, height]``."""
+    b = _2d(b).copy()
+    b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, width)
+    b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, height)
+    return b
+
+
+def finite_rows(b) -> np.ndarray:
+    """Boolean mask of boxes whose four coordinates are finite and that have positive size."""
+    b = _2d(b)
+    return np.isfinite(b).all(axis=1) & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])

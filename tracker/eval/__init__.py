@@ -1,0 +1,1 @@
+"""Evaluation: MOTChallenge file I/O and TrackEval metrics."""
