@@ -1,0 +1,195 @@
+"""The ``track`` command.
+
+    track SOURCE [SOURCE ...] [options]     run detection + tracking (the default command)
+    track eval DATA_ROOT [options]          score a tracker on MOTChallenge sequences
+    track export-reid ...                   export a ReID embedder to ONNX
+
+Errors a user can cause print one line (``error: ...``) on stderr and exit with code 2.
+SIGINT/SIGTERM stop reading; frames already read are finished, every file is finalised, exit 0.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from typing import List, Optional
+
+from .errors import UserError
+
+log = logging.getLogger("tracker")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="track",
+        description="Detect and track objects in videos, image folders, MOT sequences and live streams. "
+                    "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track export-reid' (ONNX export).",
+    )
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="video file, image folder, MOTChallenge sequence, rtsp/http URL, webcam index, "
+                        "or a .streams file")
+    g = p.add_argument_group("detector")
+    g.add_argument("--detector", choices=["yolo", "fcos", "precomputed"], help="detector kind (default yolo)")
+    g.add_argument("--model", help="model path or name (default yolo11n.pt); found in --weights-dir first")
+    g.add_argument("--weights-dir", help="folder with local weights (or env TRACKER_WEIGHTS_DIR)")
+    g.add_argument("--detections", metavar="DET_TXT", help="MOTChallenge det file: skip the detector")
+    g.add_argument("--imgsz", type=int)
+    g.add_argument("--conf", type=float, help="detection confidence threshold")
+    g.add_argument("--iou", type=float, help="NMS IoU threshold")
+    g.add_argument("--classes", help="class names or ids to keep, e.g. person,car or 0,2")
+    g.add_argument("--device", help="cpu, cuda, cuda:N (default: GPU when available)")
+    g.add_argument("--half", action="store_true", default=None, help="FP16 inference (GPU only)")
+    g.add_argument("--batch", type=int, help="frames per inference call")
+    g = p.add_argument_group("tracker")
+    g.add_argument("--tracker", help="tracker name or YAML path (see configs/trackers/)")
+    g.add_argument("--reid", metavar="MODEL", help="ReID model (.onnx/.pth or name) for appearance matching")
+    g = p.add_argument_group("source")
+    g.add_argument("--max-frames", type=int, help="stop after N frames")
+    g.add_argument("--vid-stride", type=int, help="read every N-th frame")
+    g.add_argument("--fps", type=float, help="frame rate of image folders (default 30)")
+    g.add_argument("--realtime", dest="realtime", action="store_true", default=None,
+                   help="drop frames to stay real-time (default for live streams)")
+    g.add_argument("--no-realtime", dest="realtime", action="store_false", help="never drop frames")
+    g = p.add_argument_group("output")
+    g.add_argument("--out", help="output folder (default runs/track/expN)")
+    g.add_argument("--name", help="run name under runs/track/")
+    g.add_argument("--no-video", action="store_true", help="skip the annotated video")
+    g.add_argument("--trails", type=int, help="draw the last N positions of each track")
+    g.add_argument("--segment", help="rotate outputs every e.g. 10m, 1h or 500MB (streams)")
+    g = p.add_argument_group("config")
+    g.add_argument("--config", help="YAML config file (see configs/default.yaml)")
+    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key, e.g. --set tracker.track_buffer=60 (repeatable)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _overrides_from_args(a: argparse.Namespace) -> List[str]:
+    """CLI flags as ``section.key=value`` overrides, applied after --config and before --set."""
+    mapping = {
+        "detector": "detector.name", "model": "detector.model", "weights_dir": "detector.weights_dir",
+        "detections": "detector.detections", "imgsz": "detector.imgsz", "conf": "detector.conf",
+        "iou": "detector.iou", "classes": "detector.classes", "device": "detector.device",
+        "half": "detector.half", "batch": "detector.batch", "tracker": "tracker.name",
+        "reid": "reid.model", "max_frames": "source.max_frames", "vid_stride": "source.vid_stride",
+        "fps": "source.fps", "realtime": "source.realtime", "out": "output.dir", "name": "output.name",
+        "trails": "output.trails", "segment": "output.segment",
+    }
+    out = []
+    for attr, key in mapping.items():
+        value = getattr(a, attr)
+        if value is not None:
+            out.append(f"{key}={_yaml_scalar(value)}")
+    if a.no_video:
+        out.append("output.video=false")
+    if a.quiet:
+        out.append("quiet=true")
+    return out + list(a.set)
+
+
+def _yaml_scalar(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        # quote so YAML keeps e.g. "0" or "person,car" as text where a string is expected
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("track: %(message)s"))
+    try:
+        from .sources.urls import MaskCredentialsFilter
+        handler.addFilter(MaskCredentialsFilter())
+    except ImportError:
+        pass
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    log.setLevel(logging.INFO)
+
+
+def _mask(text: str) -> str:
+    try:
+        from .sources.urls import mask_url
+        return mask_url(text)
+    except ImportError:
+        return text
+
+
+def run_track(argv: List[str]) -> int:
+    from .config import load_config
+    from .run import Run
+
+    args = build_parser().parse_args(argv)
+    cfg = load_config(args.config, _overrides_from_args(args))
+    run = Run(args.sources, cfg, save=True)
+
+    received = []
+
+    def on_signal(signum, _frame):
+        if received:   # a second Ctrl-C means "now": leave through KeyboardInterrupt, files still close
+            raise KeyboardInterrupt
+        received.append(signum)
+        run.stop()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    show_progress = not cfg.quiet and sys.stderr.isatty()
+    bar = None
+    if show_progress:
+        from tqdm import tqdm
+        bar = tqdm(total=run.total_frames, unit="frame", dynamic_ncols=True, file=sys.stderr,
+                   desc=_mask(", ".join(s.name for s in run.sources))[:40])
+    try:
+        for n, _result in enumerate(run, 1):
+            if bar is not None:
+                bar.update(1)
+                if n % 10 == 0:
+                    bar.set_postfix_str(f"{bar.format_dict.get('rate') or 0:.1f} fps")
+    finally:
+        if bar is not None:
+            bar.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    frames = sum(o.frames for o in run.outputs.values())
+    if received:
+        log.info(f"stopped by {signal.Signals(received[0]).name} after {frames} frames; "
+                 f"outputs are complete up to the last frame: {run.out_dir}")
+    else:
+        log.info(f"{frames} frames tracked; results in {run.out_dir}")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    os.environ.setdefault("YOLO_VERBOSE", "False")   # we print our own progress
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _setup_logging()
+    try:
+        if argv and argv[0] == "eval":
+            from .eval.cli import main_eval
+            return main_eval(argv[1:])
+        if argv and argv[0] == "export-reid":
+            from .reid.export import main_export
+            return main_export(argv[1:])
+        if argv and argv[0] == "run":
+            argv = argv[1:]
+        return run_track(argv)
+    except UserError as err:
+        print(f"error: {_mask(str(err))}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except OSError as err:
+        # disk full, output folder removed mid-run, ...: what was written so far is complete
+        where = f" ({_mask(err.filename)})" if getattr(err, "filename", None) else ""
+        print(f"error: {err.strerror or err}{where}; files written so far are valid up to the last "
+              "finished frame", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Typed configuration: dataclass defaults ← ``configs/default.yaml`` ← ``--config FILE`` ← ``--set k=v``.
+
+Every key is checked: an unknown key or a value of the wrong type ends in one clear line naming
+the key (``UserError``). Tracker parameters are the exception: any key under ``tracker`` other than
+``name`` is passed to the tracker, which checks it against its own YAML
+(``configs/trackers/<name>.yaml``).
+
+Example:
+    >>> cfg = load_config(overrides=["detector.conf=0.4", "tracker.track_buffer=60"])
+    >>> cfg.detector.conf, cfg.tracker.params
+    (0.4, {'track_buffer': 60})
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+import yaml
+
+from .errors import UserError
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
+
+
+@dataclass
+class DetectorConfig:
+    name: str = "yolo"                 # yolo | fcos | precomputed
+    model: str = "yolo11n.pt"          # path or bare name (looked up in weights_dir, then downloaded)
+    weights_dir: Optional[str] = None  # local weights folder; TRACKER_WEIGHTS_DIR when unset
+    detections: Optional[str] = None   # MOTChallenge det file: skips the detector
+    imgsz: int = 640
+    conf: float = 0.25
+    iou: float = 0.7
+    classes: Optional[str] = None      # "person,car" or "0,2"; None = all
+    device: Optional[str] = None       # cpu | cuda:0 | None = auto
+    half: bool = False                 # FP16 inference, GPU only
+    batch: int = 1                     # frames per inference call (files only)
+
+
+@dataclass
+class TrackerConfig:
+    name: str = "bytetrack"            # a name from configs/trackers/ or a YAML path
+    params: Dict[str, Any] = field(default_factory=dict)  # overrides of the tracker's YAML
+
+
+@dataclass
+class ReidConfig:
+    model: Optional[str] = None        # .onnx/.pth path or name; None = motion only
+    device: Optional[str] = None       # defaults to the detector's device
+    half: bool = False
+
+
+@dataclass
+class SourceConfig:
+    max_frames: Optional[int] = None   # stop after this many frames
+    vid_stride: int = 1                # read every N-th frame
+    fps: Optional[float] = None        # frame rate for image folders (default 30)
+    realtime: Optional[bool] = None    # live sources drop frames to stay current; None = auto
+
+
+@dataclass
+class StreamConfig:
+    reconnect_max: int = 10            # reconnect attempts before giving up; 0 = forever
+    open_timeout_s: float = 5.0
+    read_timeout_s: float = 2.0
+    reset_after_s: float = 10.0        # outages longer than this reset the tracker
+
+
+@dataclass
+class OutputConfig:
+    dir: Optional[str] = None          # exact output folder; None = <project>/<name>[N]
+    project: str = "runs/track"
+    name: str = "exp"
+    video: bool = True                 # write the annotated video
+    csv: bool = True
+    mot: bool = True
+    trails: int = 0                    # draw the last N centre points of each track
+    segment: Optional[str] = None      # rotate outputs every e.g. "10m" / "1h" / "500MB" (streams)
+
+
+@dataclass
+class Config:
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    reid: ReidConfig = field(default_factory=ReidConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    quiet: bool = False
+
+    def to_dict(self) -> Dict[str, Any]:
+        d = dataclasses.asdict(self)
+        params = d["tracker"].pop("params")
+        d["tracker"].update(params)
+        return d
+
+
+def _check_type(key: str, value: Any, hint) -> Any:
+    """Coerce ``value`` to the field type ``hint`` or raise a UserError naming ``key``."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is Union:
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)][0]
+        return _check_type(key, value, inner)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
+            return ",".join(str(v) for v in value)   # classes: [person, car]
+    else:
+        return value
+    raise UserError(f"config key '{key}' must be {hint.__name__}, got {value!r}")
+
+
+def _apply(cfg: Config, data: Dict[str, Any], origin: str) -> None:
+    if not isinstance(data, dict):
+        raise UserError(f"{origin}: expected a mapping of config sections, got {type(data).__name__}")
+    hints = typing.get_type_hints(Config)
+    for section, values in data.items():
+        if section not in hints:
+            raise UserError(f"unknown config key '{section}' in {origin}; "
+                            f"known sections: {', '.join(hints)}")
+        if section == "quiet":
+            cfg.quiet = _check_type("quiet", values, bool)
+            continue
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            raise UserError(f"config key '{section}' in {origin} must be a mapping of keys")
+        target = getattr(cfg, section)
+        if section == "tracker":
+            for key, value in values.items():
+                if key == "name":
+                    target.name = _check_type("tracker.name", value, str)
+                else:
+                    target.params[str(key)] = value
+            continue
+        section_hints = typing.get_type_hints(type(target))
+        for key, value in values.items():
+            if key not in section_hints:
+                raise UserError(f"unknown config key '{section}.{key}' in {origin}; "
+                                f"known keys: {', '.join(section_hints)}")
+            setattr(target, key, _check_type(f"{section}.{key}", value, section_hints[key]))
+
+
+def _read_yaml(path: Path) -> Dict[str, Any]:
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise UserError(f"config file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    return data or {}
+
+
+def parse_override(item: str) -> Dict[str, Any]:
+    """``"detector.conf=0.4"`` → ``{"detector": {"conf": 0.4}}`` (values parsed as YAML scalars)."""
+    if "=" not in item:
+        raise UserError(f"--set expects key=value, got '{item}'")
+    key, raw = item.split("=", 1)
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise UserError(f"--set expects key=value, got '{item}'")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    nested: Dict[str, Any] = {}
+    cursor = nested
+    for p in parts[:-1]:
+        cursor = cursor.setdefault(p, {})
+    cursor[parts[-1]] = value
+    if len(parts) == 1 and parts[0] != "quiet":
+        raise UserError(f"--set key '{key}' must name a section and a key, e.g. detector.conf=0.4")
+    return nested
+
+
+def load_config(config_file: Optional[str] = None, overrides: Optional[List[str]] = None,
+                use_default_file: bool = True) -> Config:
+    """Build the effective config (later sources win)."""
+    cfg = Config()
+    if use_default_file and DEFAULT_CONFIG.is_file():
+        _apply(cfg, _read_yaml(DEFAULT_CONFIG), str(DEFAULT_CONFIG))
+    if config_file:
+        _apply(cfg, _read_yaml(Path(config_file)), str(config_file))
+    for item in overrides or []:
+        _apply(cfg, parse_override(item), f"--set {item}")
+    return cfg
+
+
+def save_config(cfg: Config, path) -> None:
+    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))

@@ -1,0 +1,260 @@
+"""The streaming pipeline: sources → detector (+ embedder) → one tracker per source → sinks.
+
+Threads and bounded queues let decoding, inference, tracking and encoding overlap:
+
+    reader thread per source ──frames──▶ detector thread ──(frame, dets)──▶ caller's thread
+    (OpenCV decode)            queue      (batched inference,    queue       (tracker.update,
+                                           ReID embeddings)                   CSV/MOT rows; video
+                                                                              encoding in a sink thread)
+
+Bounded queues keep memory flat; a file source blocks when the queues are full (never drops), a
+live source keeps only its newest frames (see ``tracker.sources.stream``).
+Iterating a ``Pipeline`` yields one ``FrameResult`` per frame, lazily. ``stop()`` (called on
+SIGINT/SIGTERM) stops reading; frames already read are still tracked and written, then every
+sink is closed, so outputs stay valid.
+
+Example:
+    >>> pipe = Pipeline([source], detector, lambda src: make_tracker("bytetrack"))   # doctest: +SKIP
+    >>> for result in pipe:                                                          # doctest: +SKIP
+    ...     print(result.frame_index, result.tracks.track_id)
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+
+from .boxes import clip_xyxy, finite_rows
+from .types import Detections, Frame, Tracks
+
+
+@dataclass
+class FrameResult:
+    """What the pipeline yields per frame.
+
+    Attributes:
+        frame: the decoded frame (``frame.image`` is the BGR image).
+        detections: the frame's detections (after cleaning).
+        tracks: the tracker's output for the frame.
+    """
+
+    frame: Frame
+    detections: Detections
+    tracks: Tracks
+
+    @property
+    def frame_index(self) -> int:
+        return self.frame.index
+
+    @property
+    def time_s(self) -> float:
+        return self.frame.time_s
+
+    @property
+    def source_id(self) -> str:
+        return self.frame.source_id
+
+
+@dataclass
+class _End:
+    source_id: str
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def clean_detections(dets: Detections, width: int, height: int) -> tuple:
+    """Drop NaN/inf/empty boxes (counted) and clip the rest to the frame.
+
+    Returns ``(clean_dets, n_dropped)``. A NaN box reaching the Kalman filter would poison the
+    track forever, so it is removed here, once, for every detector.
+    """
+    if len(dets) == 0:
+        return dets, 0
+    xyxy = clip_xyxy(dets.xyxy, width, height)
+    keep = finite_rows(xyxy) & np.isfinite(dets.score)
+    if dets.feat is not None:
+        keep &= np.isfinite(dets.feat).all(axis=1)
+    cleaned = Detections(xyxy, dets.score, dets.cls, dets.feat)[keep]
+    return cleaned, int((~keep).sum())
+
+
+class Pipeline:
+    """Runs sources through a detector, an optional embedder and per-source trackers.
+
+    Args:
+        sources: one or more Sources (files or streams).
+        detector: object with ``detect(frames) -> list[Detections]``; one instance serves all
+            sources, batching their frames together.
+        tracker_factory: ``source -> tracker``; called once per source (and again after a long
+            stream outage to start fresh).
+        embedder: optional ReID model with ``embed(image, xyxy) -> (N, D)``.
+        batch: frames per inference call. Files fill whole batches; live sources take what is ready.
+        sinks_factory: ``source -> list of sinks`` written per frame; closed at the end.
+    """
+
+    def __init__(self, sources: Sequence, detector, tracker_factory: Callable, embedder=None,
+                 batch: int = 1, sinks_factory: Optional[Callable] = None, queue_size: int = 8) -> None:
+        self.sources = list(sources)
+        self.detector = detector
+        self.tracker_factory = tracker_factory
+        self.embedder = embedder
+        self.batch = max(1, int(batch))
+        self.sinks_factory = sinks_factory
+        self._stop = threading.Event()
+        self._frames: "queue.Queue" = queue.Queue(maxsize=max(queue_size, 2 * self.batch) * len(self.sources))
+        self._results: "queue.Queue" = queue.Queue(maxsize=queue_size)
+        self.stats = {
+            "frames": 0, "detections_dropped": 0, "inference_s": 0.0, "reid_s": 0.0, "tracking_s": 0.0,
+            "writing_s": 0.0,
+        }
+        self.stopped_early = False
+
+    # -- control ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the pipeline to stop reading; what was read is still processed and written."""
+        self.stopped_early = True
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _put(self, q: "queue.Queue", item) -> bool:
+        """Put unless the pipeline is being torn down; returns False when it gave up."""
+        while True:
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                if self._abort.is_set():
+                    return False
+
+    # -- threads ---------------------------------------------------------------------------
+    def _read(self, source) -> None:
+        try:
+            for frame in source:
+                if self._stop.is_set() or not self._put(self._frames, frame):
+                    break
+        except BaseException as err:
+            self._put(self._frames, _Failure(err))
+        finally:
+            try:
+                source.close()
+            finally:
+                self._put(self._frames, _End(source.source_id))
+
+    def _detect(self) -> None:
+        ends = 0
+        pending: List[Frame] = []
+        try:
+            while ends < len(self.sources):
+                item = self._frames.get()
+                if isinstance(item, Frame):
+                    pending.append(item)
+                    if len(pending) < self.batch and (not self._any_live or not self._frames.empty()):
+                        # files wait for a full batch (cheaper per frame); live sources take what
+                        # is ready so latency stays low. A source's end flushes the batch.
+                        continue
+                elif isinstance(item, _End):
+                    ends += 1
+                if pending:
+                    self._infer(pending)
+                    pending = []
+                if not isinstance(item, Frame):
+                    if not self._put(self._results, item):
+                        return
+            if pending:
+                self._infer(pending)
+        except BaseException as err:
+            self._put(self._results, _Failure(err))
+        finally:
+            self._put(self._results, None)
+
+    def _infer(self, frames: List[Frame]) -> None:
+        t0 = time.perf_counter()
+        batch_dets = self.detector.detect(frames)
+        self.stats["inference_s"] += time.perf_counter() - t0
+        for frame, dets in zip(frames, batch_dets):
+            h, w = frame.image.shape[:2]
+            dets, dropped = clean_detections(dets, w, h)
+            self.stats["detections_dropped"] += dropped
+            if self.embedder is not None and len(dets):
+                t1 = time.perf_counter()
+                dets.feat = self.embedder.embed(frame.image, dets.xyxy)
+                self.stats["reid_s"] += time.perf_counter() - t1
+            if not self._put(self._results, (frame, dets)):
+                return
+
+    # -- main loop -------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[FrameResult]:
+        self._abort = threading.Event()
+        self._any_live = any(getattr(s, "is_live", False) for s in self.sources)
+        by_id = {s.source_id: s for s in self.sources}
+        trackers = {s.source_id: self.tracker_factory(s) for s in self.sources}
+        sinks: Dict[str, list] = {}
+        threads = [threading.Thread(target=self._read, args=(s,), name=f"read-{s.source_id}", daemon=True)
+                   for s in self.sources]
+        threads.append(threading.Thread(target=self._detect, name="detect", daemon=True))
+        for t in threads:
+            t.start()
+        failure: Optional[BaseException] = None
+        try:
+            while True:
+                item = self._results.get()
+                if item is None:
+                    break
+                if isinstance(item, _Failure):
+                    failure = failure or item.error
+                    self.stop()
+                    continue
+                if isinstance(item, _End):
+                    continue
+                frame, dets = item
+                source = by_id[frame.source_id]
+                if getattr(source, "consume_reset", None) and source.consume_reset():
+                    trackers[frame.source_id] = self.tracker_factory(source)  # long outage: start fresh
+                t0 = time.perf_counter()
+                tracks = trackers[frame.source_id].update(dets, frame.image)
+                t1 = time.perf_counter()
+                self.stats["tracking_s"] += t1 - t0
+                if self.sinks_factory is not None:
+                    if frame.source_id not in sinks:
+                        sinks[frame.source_id] = self.sinks_factory(source)
+                    for sink in sinks[frame.source_id]:
+                        sink.write(frame, tracks)
+                self.stats["writing_s"] += time.perf_counter() - t1
+                self.stats["frames"] += 1
+                yield FrameResult(frame, dets, tracks)
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            self._stop.set()
+            self._abort.set()
+            # unblock threads waiting on full queues, then let them finish
+            for q in (self._frames, self._results):
+                try:
+                    while True:
+                        q.get_nowait()
+                except queue.Empty:
+                    pass
+            for t in threads:
+                t.join(timeout=10)
+            close_error: Optional[BaseException] = None
+            for source_sinks in sinks.values():
+                for sink in source_sinks:
+                    try:
+                        sink.close()
+                    except BaseException as err:
+                        close_error = close_error or err
+            if failure is None and close_error is not None:
+                failure = close_error
+        if failure is not None:
+            raise failure

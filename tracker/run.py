@@ -1,0 +1,266 @@
+"""Assemble a run from a config: sources, detector, embedder, trackers, output files, summary.
+
+This is what both the ``track`` command and ``tracker.track()`` use, so the CLI and the Python
+API behave the same.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+
+from .config import Config, save_config
+from .errors import UserError
+from .pipeline import FrameResult, Pipeline
+from .sinks import BackgroundSink, CsvSink, MotSink, VideoSink
+
+log = logging.getLogger("tracker")
+
+STREAM_PREFIXES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://")
+
+
+def is_stream_spec(spec: str) -> bool:
+    """True for camera URLs, webcam indexes ("0") and ``.streams`` list files."""
+    s = str(spec)
+    return s.lower().startswith(STREAM_PREFIXES) or s.isdigit() or s.lower().endswith(".streams")
+
+
+def safe_name(text: str) -> str:
+    """A file-system-safe name (credentials must already be masked)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "source"
+
+
+def open_sources(specs: Sequence[str], cfg: Config) -> list:
+    """Open every source named on the command line (files and/or streams)."""
+    if not specs:
+        raise UserError("no source given: pass a video file, image folder, MOT sequence or stream URL")
+    sources = []
+    stream_specs = [s for s in specs if is_stream_spec(s)]
+    file_specs = [s for s in specs if not is_stream_spec(s)]
+    if stream_specs:
+        try:
+            from .sources.stream import open_streams
+        except ImportError:  # pragma: no cover - stream support missing from an old install
+            raise UserError("stream sources are not supported by this installation") from None
+        sources.extend(open_streams(stream_specs, cfg))
+    from .sources.file import open_file_source
+
+    for spec in file_specs:
+        sources.append(open_file_source(spec, max_frames=cfg.source.max_frames,
+                                        vid_stride=cfg.source.vid_stride, fps=cfg.source.fps))
+    for i, source in enumerate(sources):
+        source.source_id = str(i) if len(sources) > 1 else "0"
+    if len(sources) > 1:
+        seen = set()
+        for i, source in enumerate(sources):   # readable per-stream ids, unique
+            sid = safe_name(getattr(source, "name", str(i)))
+            source.source_id = sid if sid not in seen else f"{sid}_{i}"
+            seen.add(source.source_id)
+    return sources
+
+
+def next_run_dir(project: str, name: str) -> Path:
+    """``runs/track/exp``, then ``exp2``, ``exp3``, ... (like ultralytics)."""
+    base = Path(project)
+    candidate = base / name
+    n = 2
+    while candidate.exists():
+        candidate = base / f"{name}{n}"
+        n += 1
+    return candidate
+
+
+def prepare_dir(path: Path) -> Path:
+    """Create ``path`` and prove it is writable, or fail with one clear line."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"cannot write to output directory {path}: {err.strerror or err}") from None
+    return path
+
+
+class SourceOutputs:
+    """The files of one source: video, CSV, MOT txt and running counts for the summary."""
+
+    def __init__(self, source, out_dir: Path, cfg: Config, names: Dict[int, str]) -> None:
+        self.source = source
+        self.dir = prepare_dir(out_dir)
+        self.names = names
+        self.sinks: list = []
+        self.paths: Dict[str, str] = {}
+        if cfg.output.csv:
+            self.sinks.append(CsvSink(self.dir / "tracks.csv", names))
+            self.paths["csv"] = str(self.dir / "tracks.csv")
+        if cfg.output.mot:
+            self.sinks.append(MotSink(self.dir / "tracks.txt"))
+            self.paths["mot"] = str(self.dir / "tracks.txt")
+        if cfg.output.video:
+            fps = source.fps / (cfg.source.vid_stride if not source.is_live else 1)
+            video = VideoSink(self.dir / f"{safe_name(source.name)}.mp4", fps, names, cfg.output.trails)
+            self.video = video
+            self.sinks.append(BackgroundSink(video))
+        self.frames = 0
+        self.classes_by_id: Dict[int, Dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self.first_frame_time: Optional[float] = None
+
+    def write(self, frame, tracks) -> None:
+        for sink in self.sinks:
+            sink.write(frame, tracks)
+        self.frames += 1
+        for tid, cls in zip(tracks.track_id.tolist(), tracks.cls.tolist()):
+            self.classes_by_id[tid][cls] += 1
+
+    def close(self) -> None:
+        error = None
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except BaseException as err:
+                error = error or err
+        if hasattr(self, "video"):
+            self.paths["video"] = str(self.video.path)
+        if error is not None:
+            raise error
+
+    def unique_tracks(self) -> Dict[str, int]:
+        per_class: Dict[str, int] = defaultdict(int)
+        for counts in self.classes_by_id.values():
+            cls = max(counts, key=counts.get)
+            per_class[self.names.get(cls, str(cls))] += 1
+        return dict(sorted(per_class.items()))
+
+
+class Run:
+    """One tracking run: build it from a config, iterate it for per-frame results.
+
+    Args:
+        sources: source specs (paths, URLs, webcam indexes).
+        cfg: the effective configuration.
+        save: write outputs (video, CSV, MOT, summary) into ``out_dir``.
+    """
+
+    def __init__(self, sources: Sequence[str], cfg: Config, save: bool = True) -> None:
+        from .detectors import make_detector
+        from .trackers import make_tracker
+
+        self.cfg = cfg
+        self.sources = open_sources(sources, cfg)
+        d = cfg.detector
+        max_frame = None
+        if d.detections and len(self.sources) == 1 and not self.sources[0].is_live:
+            src = self.sources[0]
+            if getattr(src, "frame_count", None) and cfg.source.max_frames is None and cfg.source.vid_stride == 1:
+                max_frame = src.frame_count
+        self.detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
+                                      d.device, d.half, d.weights_dir, max_frame=max_frame)
+        self.embedder = None
+        if cfg.reid.model:
+            from .reid import load_embedder
+
+            self.embedder = load_embedder(cfg.reid.model, device=cfg.reid.device or d.device or "cpu",
+                                          half=cfg.reid.half)
+        # fail on a bad tracker name/parameter now, before any file is written
+        make_tracker(cfg.tracker.name, overrides=dict(cfg.tracker.params), frame_rate=30.0)
+        self.out_dir: Optional[Path] = None
+        self.outputs: Dict[str, SourceOutputs] = {}
+        if save:
+            o = cfg.output
+            self.out_dir = prepare_dir(Path(o.dir) if o.dir else next_run_dir(o.project, o.name))
+            save_config(cfg, self.out_dir / "config.yaml")
+        is_file = [not s.is_live for s in self.sources]
+        batch = d.batch if all(is_file) else max(d.batch, len(self.sources))
+
+        def tracker_for(source):
+            fps = source.fps / (cfg.source.vid_stride if not source.is_live else 1) if source.fps else 30.0
+            return make_tracker(cfg.tracker.name, overrides=dict(cfg.tracker.params), frame_rate=fps)
+
+        self.pipeline = Pipeline(self.sources, self.detector, tracker_for, embedder=self.embedder,
+                                 batch=batch, sinks_factory=self._sinks_for if save else None)
+        self.started = time.time()
+        self.finished: Optional[float] = None
+
+    def _sinks_for(self, source) -> list:
+        sub = self.out_dir if len(self.sources) == 1 else self.out_dir / source.source_id
+        outputs = SourceOutputs(source, sub, self.cfg, self.detector.names)
+        self.outputs[source.source_id] = outputs
+        return [outputs]
+
+    def stop(self) -> None:
+        self.pipeline.stop()
+
+    def __iter__(self) -> Iterator[FrameResult]:
+        self.started = time.time()
+        try:
+            yield from self.pipeline
+        finally:
+            self.finished = time.time()
+            if self.out_dir is not None:
+                self.write_summaries()
+
+    @property
+    def total_frames(self) -> Optional[int]:
+        counts = [getattr(s, "frame_count", None) for s in self.sources]
+        return None if any(c is None for c in counts) else int(sum(counts))
+
+    def summary_for(self, source, outputs: Optional[SourceOutputs]) -> dict:
+        run_time = (self.finished or time.time()) - self.started
+        frames = outputs.frames if outputs else 0
+        stats = dict(self.pipeline.stats)
+        summary = {
+            "source": source.name,
+            "frames": frames,
+            "source_fps": round(float(source.fps or 0.0), 3),
+            "processing_fps": round(frames / run_time, 2) if run_time > 0 else 0.0,
+            "run_time_s": round(run_time, 2),
+            "unique_tracks": sum((outputs.unique_tracks() if outputs else {}).values()),
+            "unique_tracks_per_class": outputs.unique_tracks() if outputs else {},
+            "stopped_early": self.pipeline.stopped_early,
+            "detections_dropped": stats.pop("detections_dropped"),
+            "timing_s": {k: round(v, 3) for k, v in stats.items() if k.endswith("_s")},
+            "outputs": outputs.paths if outputs else {},
+            "options": self.cfg.to_dict(),
+        }
+        if self.embedder is not None and frames:
+            summary["reid_ms_per_frame"] = round(1000 * stats["reid_s"] / max(frames, 1), 2)
+        if hasattr(source, "stats"):
+            summary["stream"] = dict(source.stats) if isinstance(source.stats, dict) else source.stats
+        return summary
+
+    def write_summaries(self) -> None:
+        for source in self.sources:
+            outputs = self.outputs.get(source.source_id)
+            target = (self.out_dir if len(self.sources) == 1 else self.out_dir / source.source_id)
+            if outputs is None and not target.exists():
+                continue
+            write_json_atomic(target / "summary.json", self.summary_for(source, outputs))
+        if len(self.sources) > 1:
+            write_json_atomic(self.out_dir / "summary.json", {
+                "sources": {s.source_id: self.summary_for(s, self.outputs.get(s.source_id))
+                            for s in self.sources}})
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write JSON via a temporary file and rename, so a reader never sees half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+    os.replace(tmp, path)
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
