@@ -1,0 +1,121 @@
+"""ByteTrack (Zhang et al. 2022): associate every detection box, the weak ones in a second stage.
+
+Stages (per frame, after the Kalman prediction):
+  1. confident detections (score >= ``track_high_thresh``) vs confirmed tracks (tracked and lost);
+  2. weak detections (``det_thresh`` <= score < high) vs the still unmatched *tracked* tracks —
+     a weak box next to a track is usually the same object partly occluded, not a new one;
+  3. the remaining confident detections vs tentative tracks (confirming them);
+  4. confident detections left over start new tentative tracks.
+
+Switchable extras on top of the original (all off in ``bytetrack.yaml``, used by BoT-SORT's default):
+  - ``lost_iou_buffer``: C-BIoU — lost tracks' boxes are grown by this fraction per lost frame
+    (capped at ``max_iou_buffer``) so an object that moved while hidden still overlaps its track;
+  - ``second_stage_buffer``: a fixed buffer for stage 2 (weak boxes are often shifted/shrunk);
+  - ``height_iou``: multiply IoU by the overlap of vertical extents (Hybrid-SORT HMIoU);
+  - ``init_iou_max``: track-aware initialisation — no new track from a box that overlaps a live
+    track by more than this IoU (duplicates of a tracked object are not new objects);
+  - ``fuse_score``: similarity times detection score (ByteTrack's MOT20 trick).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..types import Detections
+from .matching import expand_boxes, fuse_score, gate_classes, height_iou, linear_assignment
+from .sort import SortConfig, SortTracker
+from .track import LOST, TENTATIVE, TRACKED
+from ..boxes import iou_matrix
+
+
+@dataclass
+class ByteTrackConfig(SortConfig):
+    det_thresh: float = 0.1  # weak boxes from here up go to stage 2; below it they are ignored
+    track_high_thresh: float = 0.25  # first-stage (confident) detections
+    new_track_thresh: float = 0.25  # a detection must score this much to start a track
+    match_thresh: float = 0.8  # stage 1: largest 1-IoU cost accepted
+    second_match_thresh: float = 0.5  # stage 2: largest 1-IoU cost accepted
+    unconfirmed_match_thresh: float = 0.7  # stage 3: largest 1-IoU cost accepted
+    min_hits: int = 2  # a new track must be matched in the next frame to be confirmed
+    track_buffer: int = 30  # frames (at 30 fps) a lost track is kept
+    fuse_score: bool = True  # similarity *= detection score in stage 1 and 3
+    lost_iou_buffer: float = 0.0  # C-BIoU: lost boxes grow by this fraction per lost frame
+    max_iou_buffer: float = 0.0  # cap of the lost-box growth
+    second_stage_buffer: float = 0.0  # fixed box growth in stage 2
+    height_iou: bool = False  # HMIoU: IoU x vertical-overlap in stage 1
+    init_iou_max: float = 1.0  # track-aware init: skip new tracks overlapping a live track more
+
+
+class ByteTracker(SortTracker):
+    """ByteTrack's two-stage association on the shared SORT life cycle."""
+
+    config_class = ByteTrackConfig
+    cfg: ByteTrackConfig
+
+    def _associate(self, dets: Detections) -> tuple[np.ndarray, np.ndarray]:
+        cfg, t = self.cfg, self.tracks
+        high = np.flatnonzero(dets.score >= cfg.track_high_thresh)
+        low = np.flatnonzero(dets.score < cfg.track_high_thresh)
+        confirmed = np.flatnonzero(t.state != TENTATIVE)
+        tentative = np.flatnonzero(t.state == TENTATIVE)
+
+        # stage 1: confident boxes vs confirmed tracks (tracked + lost)
+        cost = self._first_stage_cost(confirmed, dets, high)
+        m1, um_tracks, um_high = linear_assignment(cost, cfg.match_thresh)
+        matches = [np.stack([confirmed[m1[:, 0]], high[m1[:, 1]]], axis=1)]
+
+        # stage 2: weak boxes vs tracks that were visible last frame
+        rows = confirmed[um_tracks]
+        rows = rows[t.state[rows] == TRACKED]
+        cost = self._box_cost(rows, dets[low], buffer=cfg.second_stage_buffer, hmiou=False, fuse=False)
+        m2, _, _ = linear_assignment(cost, cfg.second_match_thresh)
+        matches.append(np.stack([rows[m2[:, 0]], low[m2[:, 1]]], axis=1))
+
+        # stage 3: remaining confident boxes vs tentative tracks
+        left = high[um_high]
+        cost = self._box_cost(tentative, dets[left], buffer=0.0, hmiou=False, fuse=cfg.fuse_score)
+        m3, _, um_left = linear_assignment(cost, cfg.unconfirmed_match_thresh)
+        matches.append(np.stack([tentative[m3[:, 0]], left[m3[:, 1]]], axis=1))
+
+        candidates = left[um_left]
+        if cfg.init_iou_max < 1.0 and len(candidates):
+            candidates = self._not_duplicates(candidates, dets, matches)
+        return np.concatenate(matches).astype(np.int64), candidates
+
+    def _first_stage_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray) -> np.ndarray:
+        """Stage-1 cost of track ``rows`` vs detections ``det_rows`` (BoT-SORT adds appearance)."""
+        cfg = self.cfg
+        buffer = 0.0
+        if cfg.lost_iou_buffer > 0:
+            lost_for = self.frame_id - 1 - self.tracks.last_frame[rows]
+            buffer = np.minimum(cfg.lost_iou_buffer * lost_for, cfg.max_iou_buffer)
+        return self._box_cost(rows, dets[det_rows], buffer=buffer, hmiou=cfg.height_iou,
+                              fuse=cfg.fuse_score)
+
+    def _box_cost(self, rows: np.ndarray, dets: Detections, buffer, hmiou: bool, fuse: bool
+                  ) -> np.ndarray:
+        """1 - IoU between (optionally buffered) predicted track boxes and detections."""
+        track_box = self.track_xyxy(rows)
+        det_box = dets.xyxy
+        if np.any(np.asarray(buffer) > 0):
+            track_box = expand_boxes(track_box, buffer)
+            det_box = expand_boxes(det_box, np.max(buffer) if np.ndim(buffer) == 0 else 0.0)
+        sim = iou_matrix(track_box, det_box)
+        if hmiou and sim.size:
+            sim = sim * height_iou(self.track_xyxy(rows), dets.xyxy)
+        if fuse:
+            sim = sim * dets.score[None, :]
+        cost = 1.0 - sim
+        if self.cfg.per_class:
+            cost = gate_classes(cost, self.tracks.cls[rows], dets.cls)
+        return cost
+
+    def _not_duplicates(self, candidates: np.ndarray, dets: Detections, matches: list) -> np.ndarray:
+        """Drop candidate boxes that overlap a box matched this frame by more than ``init_iou_max``."""
+        matched = np.concatenate(matches)[:, 1]
+        if len(matched) == 0:
+            return candidates
+        overlap = iou_matrix(dets.xyxy[candidates], dets.xyxy[matched]).max(axis=1)
+        return candidates[overlap <= self.cfg.init_iou_max]

@@ -1,0 +1,106 @@
+"""Tracker names -> classes, and building a tracker from a name or YAML file plus overrides.
+
+Each tracker's defaults are its config dataclass; ``configs/trackers/<name>.yaml`` holds the same
+values with a comment per key (``tests/test_trackers.py`` checks that the two agree). A YAML file
+passed by path must name its ``tracker_type``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+
+import yaml
+
+from ..errors import UserError
+from .botsort import BotSortTracker
+from .bytetrack import ByteTracker
+from .deepsort import DeepSortTracker
+from .sort import SortTracker
+
+TRACKERS = {
+    "sort": SortTracker,
+    "bytetrack": ByteTracker,
+    "botsort": BotSortTracker,
+    "deepsort": DeepSortTracker,
+}
+TRACKER_NAMES: tuple[str, ...] = tuple(TRACKERS)
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "trackers"
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    """Give ``value`` (maybe a string from ``--set``) the type of the field's default."""
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low in ("true", "1", "yes", "on"):
+                    return True
+                if low in ("false", "0", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if isinstance(default, int):
+            f = float(value)
+            if f != int(f):
+                raise ValueError(value)
+            return int(f)
+        if isinstance(default, float):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise UserError(f"tracker option {key}={value!r}: expected a {type(default).__name__}") from None
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise UserError(f"cannot read tracker config {path}: {err}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"tracker config {path} must be a mapping of key: value")
+    return data
+
+
+def load_tracker_config(name_or_path: Union[str, Path], overrides: Optional[Mapping[str, Any]] = None):
+    """Resolve a tracker name or YAML path (+ overrides) to ``(tracker class, config instance)``."""
+    text = str(name_or_path)
+    values: dict = {}
+    if text.lower() in TRACKERS:
+        name = text.lower()
+        default_yaml = CONFIG_DIR / f"{name}.yaml"
+        if default_yaml.is_file():
+            values = _read_yaml(default_yaml)
+    elif text.endswith((".yaml", ".yml")) or Path(text).is_file():
+        path = Path(text)
+        if not path.is_file():
+            raise UserError(f"tracker config file not found: {path}")
+        values = _read_yaml(path)
+        name = str(values.get("tracker_type", "")).lower()
+        if name not in TRACKERS:
+            raise UserError(f"tracker config {path}: tracker_type must be one of "
+                            f"{', '.join(TRACKER_NAMES)} (got {values.get('tracker_type')!r})")
+    else:
+        raise UserError(f"unknown tracker {text!r}: choose one of {', '.join(TRACKER_NAMES)} "
+                        "or give a path to a tracker YAML file")
+    values.pop("tracker_type", None)
+    values.update(dict(overrides or {}))
+    cls = TRACKERS[name]
+    fields = {f.name: f for f in dataclasses.fields(cls.config_class)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise UserError(f"unknown {name} option(s) {', '.join(unknown)}: valid options are "
+                        f"{', '.join(sorted(fields))}")
+    defaults = cls.config_class()
+    kwargs = {k: _coerce(k, v, getattr(defaults, k)) for k, v in values.items()}
+    return cls, cls.config_class(**kwargs)
+
+
+def make_tracker(name_or_path: Union[str, Path] = "botsort", overrides: Optional[Mapping[str, Any]] = None,
+                 frame_rate: float = 30.0):
+    """Build a tracker: ``make_tracker("bytetrack", {"track_buffer": 60}, frame_rate=25)``.
+
+    Raises ``UserError`` for an unknown name, unreadable YAML or unknown/ill-typed option.
+    """
+    cls, config = load_tracker_config(name_or_path, overrides)
+    return cls(config, frame_rate=frame_rate)

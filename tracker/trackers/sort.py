@@ -1,0 +1,188 @@
+"""SORT (Bewley et al. 2016): Kalman prediction + IoU + Hungarian — and the life cycle all trackers share.
+
+:class:`SortTracker` owns everything common to the tracker family: the Kalman filter, the track table,
+the frame loop (predict -> associate -> update matched -> age unmatched -> start new -> report), id
+allocation and memory caps. Subclasses replace only :meth:`SortTracker._associate` (and, for BoT-SORT,
+the prediction step with camera-motion compensation).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..boxes import xywh_to_xyxy, xyxy_to_xywh
+from ..types import Detections, Tracks
+from .kalman import BoxKalman
+from .matching import gate_classes, iou_cost, linear_assignment
+from .track import LOST, TENTATIVE, TRACKED, TrackTable
+
+
+@dataclass
+class SortConfig:
+    """Parameters shared by every tracker (documented in ``configs/trackers/*.yaml``)."""
+
+    det_thresh: float = 0.3  # detections scoring below this are ignored
+    match_thresh: float = 0.7  # largest 1-IoU cost accepted for a match (IoU >= 0.3)
+    new_track_thresh: float = 0.3  # a detection must score this much to start a track
+    min_hits: int = 3  # matches in a row before a new track is confirmed and reported
+    track_buffer: int = 1  # frames (at 30 fps; scaled with the frame rate) a lost track is kept
+    per_class: bool = False  # only match tracks and detections of the same class
+    nsa: bool = False  # NSA Kalman: measurement noise scaled by (1 - score)
+    oru: bool = False  # OC-SORT observation-centric re-update when a lost track is found again
+    std_pos: float = 0.05  # Kalman position noise, fraction of box size
+    std_vel: float = 0.00625  # Kalman velocity noise, fraction of box size
+    output_box: str = "kalman"  # report the filtered box ("kalman") or the matched detection's ("detection")
+    max_lost_tracks: int = 1000  # memory cap: oldest lost tracks are dropped beyond this
+
+
+class SortTracker:
+    """SORT: one IoU association of all confirmed and tentative tracks with all confident detections.
+
+    Args:
+        config: the tracker's parameters.
+        frame_rate: the source's frames per second (scales ``track_buffer``).
+    """
+
+    config_class = SortConfig
+
+    def __init__(self, config: Optional[SortConfig] = None, frame_rate: float = 30.0) -> None:
+        self.cfg = config or self.config_class()
+        if self.cfg.output_box not in ("kalman", "detection"):
+            from ..errors import UserError
+            raise UserError(f"output_box must be 'kalman' or 'detection', got {self.cfg.output_box!r}")
+        self.frame_rate = float(frame_rate) if frame_rate and frame_rate > 0 else 30.0
+        # the buffer is given in frames at 30 fps so one config fits every frame rate
+        self.max_lost = max(1, int(round(self.cfg.track_buffer * self.frame_rate / 30.0)))
+        self.kf = BoxKalman(self.cfg.std_pos, self.cfg.std_vel, nsa=self.cfg.nsa)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track; ids start again at 1 (use for a new video)."""
+        self.tracks = TrackTable()
+        self.frame_id = 0
+        self.next_id = 1
+
+    # -- the frame loop ----------------------------------------------------------------------------
+    def update(self, dets: Detections, image: Optional[np.ndarray] = None) -> Tracks:
+        """Track one frame: returns the confirmed tracks matched to a detection in this frame."""
+        self.frame_id += 1
+        tracks = self.tracks
+        keep = np.flatnonzero(dets.score >= self.cfg.det_thresh)
+        dets = dets[keep]  # positions in ``keep`` map back to the caller's detection indices
+
+        self._predict(image)
+        was_lost = tracks.state == LOST
+        tracks.det_index[:] = -1
+        matches, new_candidates = self._associate(dets)
+        self._update_matched(matches, dets, keep, was_lost)
+        n_old = len(tracks)
+        self._start_tracks(dets, new_candidates, keep)
+        self._age_unmatched(n_old)
+        return self._report(dets)
+
+    def _predict(self, image: Optional[np.ndarray]) -> None:
+        t = self.tracks
+        if len(t) == 0:
+            return
+        # like ByteTrack: a track we cannot see should not keep growing or shrinking
+        t.mean[t.state != TRACKED, 7] = 0.0
+        t.mean, t.cov = self.kf.predict(t.mean, t.cov)
+
+    def _associate(self, dets: Detections) -> tuple[np.ndarray, np.ndarray]:
+        """Return matches ``(K, 2)`` of ``[track row, det row]`` and det rows that may start tracks."""
+        cost = self._iou_cost(np.arange(len(self.tracks)), dets)
+        matches, _, unmatched_dets = linear_assignment(cost, self.cfg.match_thresh)
+        return matches, unmatched_dets
+
+    # -- shared building blocks --------------------------------------------------------------------
+    def track_xyxy(self, rows: np.ndarray) -> np.ndarray:
+        """Predicted boxes (xyxy) of track rows."""
+        return xywh_to_xyxy(self.tracks.mean[rows, :4])
+
+    def _iou_cost(self, rows: np.ndarray, dets: Detections) -> np.ndarray:
+        cost = iou_cost(self.track_xyxy(rows), dets.xyxy)
+        if self.cfg.per_class:
+            cost = gate_classes(cost, self.tracks.cls[rows], dets.cls)
+        return cost
+
+    def _update_matched(self, matches: np.ndarray, dets: Detections, keep: np.ndarray,
+                        was_lost: np.ndarray) -> None:
+        if len(matches) == 0:
+            return
+        t = self.tracks
+        rows, det_rows = matches[:, 0], matches[:, 1]
+        xywh = xyxy_to_xywh(dets.xyxy[det_rows]).astype(np.float64)
+        score = dets.score[det_rows]
+        if self.cfg.oru:
+            self._observation_centric_reupdate(rows, xywh, score)
+        mean, cov = self.kf.update(t.mean[rows], t.cov[rows], xywh, score)
+        feat = None if dets.feat is None else dets.feat[det_rows]
+        t.record_match(rows, mean, cov, xywh, score, dets.cls[det_rows], keep[det_rows], self.frame_id,
+                       feat, getattr(self.cfg, "feat_momentum", 0.9))
+        # lost tracks found again are TRACKED at once; tentative ones after min_hits matches
+        confirm = rows[(t.state[rows] == LOST) | (t.hits[rows] >= self.cfg.min_hits)]
+        self.next_id = t.confirm(confirm, self.next_id)
+
+    def _observation_centric_reupdate(self, rows: np.ndarray, xywh: np.ndarray, score: np.ndarray
+                                      ) -> None:
+        """OC-SORT's ORU: after a gap, re-run the filter from the last observation along a straight
+        line of virtual observations to the new one, so the velocity reflects the real motion instead
+        of the drift accumulated while the track was unseen. Changes ``mean``/``cov`` of ``rows``."""
+        t = self.tracks
+        gap = self.frame_id - t.last_frame[rows]
+        redo = np.flatnonzero(gap > 1)
+        if len(redo) == 0:
+            return
+        r, steps = rows[redo], gap[redo]
+        mean, cov = t.obs_mean[r].copy(), t.obs_cov[r].copy()
+        start, end = t.obs_xywh[r], xywh[redo]
+        for k in range(1, int(steps.max())):  # virtual observations for the frames in between
+            active = np.flatnonzero(k < steps)
+            m, c = self.kf.predict(mean[active], cov[active])
+            frac = (k / steps[active])[:, None]
+            virtual = start[active] + frac * (end[active] - start[active])
+            mean[active], cov[active] = self.kf.update(m, c, virtual, score[redo][active])
+        # predict once more to the current frame; the real update follows in the caller
+        t.mean[r], t.cov[r] = self.kf.predict(mean, cov)
+
+    def _start_tracks(self, dets: Detections, det_rows: np.ndarray, keep: np.ndarray) -> None:
+        det_rows = det_rows[dets.score[det_rows] >= self.cfg.new_track_thresh]
+        if len(det_rows) == 0:
+            return
+        xywh = xyxy_to_xywh(dets.xyxy[det_rows]).astype(np.float64)
+        mean, cov = self.kf.initiate(xywh)
+        # on the first frame the objects are already there: confirm at once (as ByteTrack does)
+        first = self.frame_id == 1 or self.cfg.min_hits <= 1
+        state = np.full(len(det_rows), TRACKED if first else TENTATIVE, np.int8)
+        t = self.tracks
+        n_old = len(t)
+        feat = None if dets.feat is None else dets.feat[det_rows]
+        t.append(mean, cov, xywh, dets.score[det_rows], dets.cls[det_rows], keep[det_rows],
+                 self.frame_id, state, feat, getattr(self.cfg, "gallery_budget", 0))
+        if first:
+            self.next_id = t.confirm(np.arange(n_old, len(t)), self.next_id)
+
+    def _age_unmatched(self, n_old: int) -> None:
+        """Tracks not matched this frame: tentative ones die, tracked ones become lost, old lost die."""
+        t = self.tracks
+        unmatched = t.last_frame != self.frame_id
+        t.state[unmatched & (t.state == TRACKED)] = LOST
+        dead = unmatched & (t.state == TENTATIVE)
+        dead |= (t.state == LOST) & (self.frame_id - t.last_frame > self.max_lost)
+        lost = np.flatnonzero((t.state == LOST) & ~dead)
+        if len(lost) > self.cfg.max_lost_tracks:  # memory cap on endless streams
+            oldest = lost[np.argsort(t.last_frame[lost], kind="stable")]
+            dead[oldest[: len(lost) - self.cfg.max_lost_tracks]] = True
+        if dead.any():
+            t.keep(~dead)
+
+    def _report(self, dets: Detections) -> Tracks:
+        t = self.tracks
+        rows = np.flatnonzero((t.state == TRACKED) & (t.last_frame == self.frame_id))
+        if self.cfg.output_box == "detection":
+            xyxy = xywh_to_xyxy(t.obs_xywh[rows])
+        else:
+            xyxy = xywh_to_xyxy(t.mean[rows, :4])
+        return Tracks(xyxy, t.track_id[rows], t.score[rows], t.cls[rows], t.det_index[rows])
