@@ -1,0 +1,517 @@
+"""Live streams: RTSP/RTSPS, HTTP(S) (MJPEG, HLS) and webcams, that survive drops.
+
+``StreamSource`` implements the ``Source`` protocol (``tracker/sources/base.py``) for a camera that
+may run for days. One reader thread per stream decodes frames with OpenCV's FFmpeg backend into
+a bounded queue; iterating the source takes frames from that queue.
+
+Real-time vs. every frame (``realtime``, default True for streams):
+    * real-time: the queue holds the newest ``queue_size`` (default 2) frames. When the consumer
+      is slower than the camera, the *oldest* queued frame is discarded and counted in
+      ``stats().frames_dropped``; latency stays bounded, memory flat. ``Frame.index`` counts every
+      decoded frame, so dropped frames show as gaps in the indexes.
+    * not real-time: the reader waits for the consumer (queue of 16): nothing is dropped.
+    ``is_live`` is True exactly in real-time mode ("may drop frames to stay real-time").
+
+Frames:
+    ``Frame.index`` is 0-based and keeps increasing across reconnects; ``Frame.time_s`` is
+    monotonic wall-clock seconds since the first frame of the stream (``clock_origin`` is that
+    instant on ``time.monotonic()``'s clock), so an outage shows as a jump in ``time_s``.
+
+Reconnecting:
+    When a read fails (server gone, camera rebooting, or no data for about 3 × ``read_timeout_s``:
+    OpenCV's FFmpeg read timeout), the reader releases the capture and reconnects: at once, then
+    after ``initial``, ``initial × factor``, ... seconds, at most ``max`` (``reconnect_backoff``).
+    A connection attempt succeeds when the stream opens (within ``open_timeout_s``) *and* yields a
+    frame. After ``reconnect_max`` consecutive failed attempts (0 = retry forever) the iterator
+    raises ``UserError("cannot reach stream rtsp://user:***@host/...: <reason> after N attempts")``
+    once the frames already queued have been consumed. The same limit applies to the first
+    connection, so a wrong URL fails after ``reconnect_max`` attempts.
+
+Tracker reset after a long outage (how the pipeline learns about it):
+    An outage is the time between the last frame before a loss and the first frame after the
+    reconnect. If it lasted at least ``reset_after_s`` seconds the first frame after it carries a
+    reset mark. Right after the iterator yields that frame, ``source.consume_reset()`` returns True
+    once (then False until the next long outage): the pipeline calls it after each frame it takes
+    from the iterator, in the same thread, and resets this stream's tracker before tracking that
+    frame. The mark is sticky until consumed (a late call still sees it) and survives frame drops
+    (moved onto the next queued frame). Short outages leave no mark: tracks continue.
+
+Statistics:
+    ``stats()`` returns a ``StreamStats`` snapshot (frames read/yielded/dropped, reconnects,
+    outages, outage seconds, measured fps, ...); ``StreamStats.as_dict()`` for ``summary.json``.
+
+Credentials:
+    ``name`` and every message and log line use ``mask_url`` (``rtsp://user:***@host/...``); the raw
+    URL is only handed to OpenCV.
+
+Example:
+    >>> src = StreamSource("rtsp://user:pw@127.0.0.1:8554/cam", reconnect_max=5)   # doctest: +SKIP
+    >>> for frame in src:                                                          # doctest: +SKIP
+    ...     if src.consume_reset():
+    ...         tracker.reset()
+    ...     process(frame)
+    >>> src.close()                                                                # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+import os
+import queue
+import socket
+import threading
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Deque, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from urllib.parse import urlsplit
+
+import cv2
+import numpy as np
+
+from ..errors import UserError
+from ..types import Frame
+from .urls import is_stream_url, mask_url, safe_name
+
+log = logging.getLogger(__name__)
+
+# OPENCV_FFMPEG_CAPTURE_OPTIONS replaces OpenCV's own TCP preference for RTSP when set, so it must
+# always contain rtsp_transport;tcp (UDP loses packets and whole frames on busy networks). A short
+# analyzeduration cuts the time to the first frame from ~1.2 s to ~0.25 s (measured on loopback),
+# which matters on every reconnect.
+DEFAULT_FFMPEG_OPTIONS = "rtsp_transport;tcp|analyzeduration;100000"
+
+DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443, "rtmp": 1935}
+
+
+def configure_ffmpeg_capture_options() -> str:
+    """Prepare OpenCV's FFmpeg backend for streams; return ``OPENCV_FFMPEG_CAPTURE_OPTIONS``.
+
+    * ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` asks for RTSP over TCP. A value the user set is kept, with
+      ``rtsp_transport;tcp`` appended when it names no transport.
+    * A camera that is down makes every reconnect attempt print FFmpeg's and OpenCV's own warnings
+      ("Connection refused", "backend is generally available but can't be used ..."), forever.
+      Our log lines already say what failed, so FFmpeg's log level defaults to fatal
+      (``OPENCV_FFMPEG_LOGLEVEL=8``, read once, before FFmpeg's first use; a value the user set
+      wins) and OpenCV's to errors. Neither ever printed a URL's credentials (checked).
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
+    if cv2.utils.logging.getLogLevel() > cv2.utils.logging.LOG_LEVEL_ERROR:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    current = os.environ.get("OPENCV_FFMPEG_CAPTURE_OPTIONS", "")
+    if not current:
+        value = DEFAULT_FFMPEG_OPTIONS
+    elif "rtsp_transport" not in current:
+        value = current + "|rtsp_transport;tcp"
+    else:
+        value = current
+    if value != current:
+        os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = value
+    return value
+
+
+@dataclass
+class StreamStats:
+    """Counters of one stream, for the live stats line and ``summary.json``.
+
+    Attributes:
+        frames_read: frames decoded from the stream.
+        frames_yielded: frames handed to the consumer.
+        frames_dropped: frames discarded in real-time mode because the consumer was behind.
+        reconnects: successful reconnections after a loss.
+        failed_attempts: connection attempts that failed (all of them, not only consecutive).
+        outages: times the stream was lost.
+        long_outages: outages of at least ``reset_after_s`` (each one marks a tracker reset).
+        outage_s: total seconds without frames across all finished outages.
+        last_outage_s: length of the latest finished outage.
+        fps: measured frame rate of the stream (frames read per second, smoothed).
+        connected: whether the reader currently has a working connection.
+    """
+
+    frames_read: int = 0
+    frames_yielded: int = 0
+    frames_dropped: int = 0
+    reconnects: int = 0
+    failed_attempts: int = 0
+    outages: int = 0
+    long_outages: int = 0
+    outage_s: float = 0.0
+    last_outage_s: float = 0.0
+    fps: float = 0.0
+    connected: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Item:
+    """A queued frame and whether the tracker must be reset before it."""
+
+    frame: Frame
+    reset: bool
+
+
+@dataclass
+class _Failure:
+    """Queued by the reader when it gives up; the iterator raises it as a UserError."""
+
+    message: str
+
+
+StreamSpec = Union[str, int]
+
+
+class StreamSource:
+    """A live stream as a ``Source``: reader thread, bounded queue, reconnects, masked name.
+
+    Args:
+        url_or_index: ``rtsp://``, ``rtsps://``, ``http(s)://`` URL (anything OpenCV's FFmpeg
+            backend opens), or a webcam index (``0`` or ``"0"``).
+        source_id: id put in ``Frame.source_id`` and used for per-stream output folders.
+        realtime: drop old frames to stay real-time (default: True).
+        reconnect_max: give up after this many consecutive failed connection attempts; 0 = never.
+        reconnect_backoff: ``(initial_s, factor, max_s)`` delays between attempts.
+        open_timeout_s: OpenCV/FFmpeg timeout for opening the stream.
+        read_timeout_s: OpenCV/FFmpeg read timeout; a silent camera is noticed after ~3× this.
+        reset_after_s: an outage at least this long marks a tracker reset (see ``consume_reset``).
+        queue_size: frames buffered between reader and consumer (default 2 real-time, 16 not).
+        name: display name (masked anyway); default: the masked URL or ``webcam N``.
+    """
+
+    def __init__(self, url_or_index: StreamSpec, source_id: str = "0",
+                 realtime: Optional[bool] = None, reconnect_max: int = 0,
+                 reconnect_backoff: Tuple[float, float, float] = (0.5, 2.0, 10.0),
+                 open_timeout_s: float = 5.0, read_timeout_s: float = 2.0,
+                 reset_after_s: float = 5.0, queue_size: Optional[int] = None,
+                 name: Optional[str] = None) -> None:
+        if isinstance(url_or_index, str) and url_or_index.strip().isdigit():
+            url_or_index = int(url_or_index.strip())
+        self._target: StreamSpec = url_or_index
+        self.is_webcam = isinstance(url_or_index, int)
+        self.name = mask_url(name or (f"webcam {url_or_index}" if self.is_webcam else str(url_or_index)))
+        self.source_id = str(source_id)
+        self.realtime = True if realtime is None else bool(realtime)
+        self.is_live = self.realtime
+        self.fps: float = 0.0
+        self.size: Optional[tuple] = None
+        self.frame_count: Optional[int] = None
+        if reconnect_max < 0:
+            raise UserError(f"stream.reconnect_max must be >= 0 (0 = forever), got {reconnect_max}")
+        self.reconnect_max = int(reconnect_max)
+        self.backoff_initial_s, self.backoff_factor, self.backoff_max_s = map(float, reconnect_backoff)
+        self.open_timeout_s = float(open_timeout_s)
+        self.read_timeout_s = float(read_timeout_s)
+        self.reset_after_s = float(reset_after_s)
+        size = queue_size if queue_size is not None else (2 if self.realtime else 16)
+        self._queue: "queue.Queue[Union[_Item, _Failure]]" = queue.Queue(maxsize=max(1, size))
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # guards _stats and _reset_pending
+        self._stats = StreamStats()
+        self._reset_pending = False
+        self._thread: Optional[threading.Thread] = None
+        self._next_index = 0
+        self._t0: Optional[float] = None
+        self._arrivals: Deque[float] = deque()  # arrival times of recent frames, for stats.fps
+        if not self.is_webcam:
+            configure_ffmpeg_capture_options()
+
+    # ---------------------------------------------------------------- public API
+    def start(self) -> "StreamSource":
+        """Start the reader thread (idempotent; iterating starts it too)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"stream-{self.source_id}",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def __iter__(self) -> Iterator[Frame]:
+        self.start()
+        while True:
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._stop.is_set() and not (self._thread and self._thread.is_alive()):
+                    return
+                continue
+            if isinstance(item, _Failure):
+                raise UserError(item.message)
+            with self._lock:
+                self._stats.frames_yielded += 1
+                self._reset_pending = self._reset_pending or item.reset
+            yield item.frame
+
+    def consume_reset(self) -> bool:
+        """True once after the iterator yielded the first frame following a long outage."""
+        with self._lock:
+            pending, self._reset_pending = self._reset_pending, False
+        return pending
+
+    def stats(self) -> StreamStats:
+        """A consistent snapshot of this stream's counters."""
+        with self._lock:
+            return replace(self._stats)
+
+    @property
+    def clock_origin(self) -> Optional[float]:
+        """``time.monotonic()`` at ``Frame.time_s == 0`` (None before the first frame)."""
+        return self._t0
+
+    def close(self) -> None:
+        """Stop reading. Frames already queued are still yielded, then iteration ends."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            # a read blocked on a hung camera returns within ~3× read timeout; don't wait that long
+            self._thread.join(timeout=1.0)
+
+    def __enter__(self) -> "StreamSource":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"StreamSource({self.name!r}, source_id={self.source_id!r}, realtime={self.realtime})"
+
+    # ---------------------------------------------------------------- reader thread
+    def _run(self) -> None:
+        failures = 0  # consecutive failed connection attempts
+        last_frame_at: Optional[float] = None  # None until the first connection
+        try:
+            while not self._stop.is_set():
+                cap, image, reason = self._connect()
+                if cap is None:
+                    failures += 1
+                    with self._lock:
+                        self._stats.failed_attempts += 1
+                    if self.reconnect_max and failures >= self.reconnect_max:
+                        self._give_up(f"cannot reach stream {self.name}: {reason} after "
+                                      f"{failures} attempt{'s' if failures > 1 else ''}")
+                        return
+                    delay = self._backoff(failures)
+                    log.warning("stream %s: %s; retrying in %.1fs (attempt %d%s)", self.name, reason,
+                                delay, failures,
+                                f" of {self.reconnect_max}" if self.reconnect_max else "")
+                    self._stop.wait(delay)
+                    continue
+                failures = 0
+                reset = self._on_connected(last_frame_at)
+                last_frame_at = self._read_until_lost(cap, image, reset)
+                cap.release()
+                if not self._stop.is_set():
+                    with self._lock:
+                        self._stats.outages += 1
+                        self._stats.connected = False
+                    log.warning("stream %s: lost; reconnecting", self.name)
+        except Exception as err:  # a bug or an OpenCV failure: end the stream with a clear line
+            log.exception("stream %s: reader failed", self.name)
+            self._give_up(f"stream {self.name}: reader failed: {mask_url(str(err))}")
+
+    def _connect(self) -> Tuple[Optional[cv2.VideoCapture], Optional[np.ndarray], str]:
+        """Open the stream and read its first frame: (capture, frame, "") or (None, None, why)."""
+        if self.is_webcam:
+            cap = cv2.VideoCapture(int(self._target))
+        else:
+            cap = cv2.VideoCapture(str(self._target), cv2.CAP_FFMPEG, [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout_s * 1000),
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000),
+            ])
+        if not cap.isOpened():
+            cap.release()
+            return None, None, self._diagnose()
+        ok, image = cap.read()
+        if not ok or image is None:
+            cap.release()
+            return None, None, "opened, but no frame arrived"
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        if 0.5 <= fps <= 240.0 and not self.fps:  # RTSP often reports 0 or the 90 kHz clock
+            self.fps = fps
+        return cap, image, ""
+
+    def _diagnose(self) -> str:
+        """Why the stream did not open, as far as a plain TCP connect can tell."""
+        if self.is_webcam:
+            return "cannot open the camera (missing, busy, or no permission)"
+        parts = urlsplit(str(self._target))
+        try:
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+        except ValueError:
+            return "invalid port in URL"
+        if not parts.hostname or not port:
+            return "cannot open (not a URL OpenCV's FFmpeg backend can read)"
+        try:
+            with socket.create_connection((parts.hostname, port), timeout=min(2.0, self.open_timeout_s)):
+                pass
+        except socket.gaierror:
+            return f"unknown host {parts.hostname}"
+        except ConnectionRefusedError:
+            return "connection refused"
+        except socket.timeout:
+            return "no answer (timeout)"
+        except OSError as err:
+            return mask_url(err.strerror or str(err))
+        return "the server answered but did not serve the stream (wrong path or credentials?)"
+
+    def _backoff(self, failures: int) -> float:
+        return min(self.backoff_initial_s * self.backoff_factor ** (failures - 1), self.backoff_max_s)
+
+    def _on_connected(self, last_frame_at: Optional[float]) -> bool:
+        """Record a (re)connection; return True when it ends a long outage (tracker reset)."""
+        reset = False
+        with self._lock:
+            self._stats.connected = True
+            if last_frame_at is not None:
+                outage = time.monotonic() - last_frame_at
+                reset = outage >= self.reset_after_s
+                self._stats.reconnects += 1
+                self._stats.outage_s += outage
+                self._stats.last_outage_s = outage
+                self._stats.long_outages += int(reset)
+        if last_frame_at is None:
+            log.info("stream %s: connected", self.name)
+        else:
+            log.warning("stream %s: reconnected after %.1fs without frames%s", self.name,
+                        time.monotonic() - last_frame_at, " (tracker reset)" if reset else "")
+        return reset
+
+    def _read_until_lost(self, cap: cv2.VideoCapture, image: np.ndarray, reset: bool) -> float:
+        """Push frames until a read fails or close(); return when the last frame arrived."""
+        last_at = time.monotonic()
+        while True:
+            self._push(image, reset, last_at)
+            reset = False
+            if self._stop.is_set():
+                return last_at
+            ok, image = cap.read()
+            if not ok or image is None:
+                return last_at
+            last_at = time.monotonic()
+
+    def _push(self, image: np.ndarray, reset: bool, now: float) -> None:
+        if self._t0 is None:
+            self._t0 = now
+            self.size = (image.shape[1], image.shape[0])
+        elif (image.shape[1], image.shape[0]) != self.size:
+            # a camera reconfigured across a reboot: keep one size so writers and tracks stay valid
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        frame = Frame(index=self._next_index, time_s=now - self._t0, image=image,
+                      source_id=self.source_id)
+        self._next_index += 1
+        # frame rate over the last ~2 s of arrivals (a reconnect delivers a burst of buffered
+        # frames, so an average of instantaneous rates would be meaningless)
+        self._arrivals.append(now)
+        while len(self._arrivals) > 2 and now - self._arrivals[0] > 2.0:
+            self._arrivals.popleft()
+        span = now - self._arrivals[0]
+        with self._lock:
+            self._stats.frames_read += 1
+            if span > 0.5:
+                self._stats.fps = (len(self._arrivals) - 1) / span
+        item = _Item(frame, reset)
+        if self.realtime:
+            self._put_dropping_oldest(item)
+        else:
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+    def _put_dropping_oldest(self, item: Union[_Item, _Failure]) -> None:
+        while True:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                pass
+            try:
+                old = self._queue.get_nowait()
+            except queue.Empty:  # the consumer just took one: there is room now
+                continue
+            if isinstance(old, _Item):
+                with self._lock:
+                    self._stats.frames_dropped += 1
+                if isinstance(item, _Item):
+                    item.reset = item.reset or old.reset  # never lose a reset mark
+
+    def _give_up(self, message: str) -> None:
+        message = mask_url(message)
+        log.error("%s", message)
+        with self._lock:
+            self._stats.connected = False
+        self._stop.set()
+        # the failure must reach the consumer even when the queue is full
+        if self.realtime:
+            self._put_dropping_oldest(_Failure(message))
+        else:
+            self._queue.put(_Failure(message))  # the consumer drains the queue, then sees it
+
+
+# ------------------------------------------------------------------------ many streams
+def read_stream_list(path: Union[str, Path]) -> List[Tuple[Optional[str], str]]:
+    """Parse a ``.streams`` file: one stream per line, ``[id] URL``; ``#`` starts a comment line.
+
+    Example file::
+
+        # front and back door
+        front rtsp://user:pw@10.0.0.7/stream1
+        rtsp://10.0.0.8/stream1
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as err:
+        raise UserError(f"cannot read stream list {path}: {err.strerror or err}") from None
+    entries: List[Tuple[Optional[str], str]] = []
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split()
+        if len(fields) == 1:
+            entries.append((None, fields[0]))
+        elif len(fields) == 2 and is_stream_url(fields[1]):
+            entries.append((fields[0], fields[1]))
+        else:
+            raise UserError(f"{path}:{number}: expected '[id] URL', got {mask_url(line)!r}")
+    if not entries:
+        raise UserError(f"stream list {path} names no stream")
+    return entries
+
+
+def open_streams(specs: Iterable[StreamSpec], **options) -> List[StreamSource]:
+    """Build one ``StreamSource`` per stream from CLI arguments and/or ``.streams`` files.
+
+    Each spec is a stream URL, a webcam index, or the path of a ``.streams`` file (see
+    ``read_stream_list``). Source ids are ``"0"``, ``"1"``, ... in order, or the id given in the
+    ``.streams`` file (made file-system safe). ``options`` go to every ``StreamSource``.
+    Nothing is connected yet: the reader threads start when iterated (or ``start()``).
+
+    Raises:
+        UserError: a spec is neither a stream nor a readable list file, or ids repeat.
+    """
+    entries: List[Tuple[Optional[str], StreamSpec]] = []
+    for spec in specs:
+        if isinstance(spec, int) or is_stream_url(spec):
+            entries.append((None, spec))
+        elif str(spec).endswith(".streams") or Path(str(spec)).is_file():
+            entries.extend(read_stream_list(spec))
+        else:
+            raise UserError(f"not a stream URL or .streams file: {mask_url(str(spec))}")
+    sources: List[StreamSource] = []
+    seen = set()
+    for position, (given_id, target) in enumerate(entries):
+        if not is_stream_url(target):
+            raise UserError(f"not a stream URL: {mask_url(str(target))}")
+        source_id = safe_name(given_id) if given_id else str(position)
+        if source_id in seen:
+            raise UserError(f"stream id {source_id!r} used twice; give each stream its own id")
+        seen.add(source_id)
+        sources.append(StreamSource(target, source_id=source_id, **options))
+    return sources
+
+
+def stream_stats(sources: Sequence[StreamSource]) -> dict:
+    """``{source_id: stats dict}`` for several streams (for ``summary.json``)."""
+    return {s.source_id: s.stats().as_dict() for s in sources}
