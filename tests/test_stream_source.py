@@ -34,12 +34,13 @@ def take(source: StreamSource, n: int, timeout_s: float = 15.0) -> list:
 
 
 def test_reads_frames(rtsp_server):
-    source = StreamSource(rtsp_server.url, source_id="cam0")
+    source = StreamSource(rtsp_server.url, source_id="cam0", max_frames=20)
     try:
         assert isinstance(source, Source)
-        frames = take(source, 20)
+        frames = list(source)  # max_frames ends the iteration
     finally:
         source.close()
+    assert len(frames) == 20
     assert [f.index for f in frames[:1]] == [0]
     assert all(b.index > a.index for a, b in zip(frames, frames[1:]))
     assert all(b.time_s >= a.time_s for a, b in zip(frames, frames[1:]))
@@ -47,7 +48,7 @@ def test_reads_frames(rtsp_server):
     assert all(f.source_id == "cam0" and f.image.shape == (240, 320, 3) for f in frames)
     assert frames[0].image.dtype == np.uint8
     assert source.size == (320, 240)
-    stats = source.stats()
+    stats = source.stats_snapshot()
     assert stats.frames_read >= 20 and stats.reconnects == 0 and stats.connected
 
 
@@ -58,7 +59,7 @@ def test_reconnects_after_server_restart(rtsp_server):
         before = take(source, 10)
         rtsp_server.restart()  # a blip: well under reset_after_s
         after_short = take(source, 10)
-        assert source.stats().reconnects == 1
+        assert source.stats_snapshot().reconnects == 1
         resets = [source.consume_reset()]
 
         rtsp_server.stop()
@@ -66,21 +67,23 @@ def test_reconnects_after_server_restart(rtsp_server):
         rtsp_server.start()
         after_long = []
         for frame in source:
-            after_long.append((frame, source.consume_reset()))
+            after_long.append(frame)
             if len(after_long) >= 10:
                 break
     finally:
         source.close()
-    frames = before + after_short + [f for f, _ in after_long]
+    frames = before + after_short + after_long
     indexes = [f.index for f in frames]
     assert indexes == sorted(set(indexes)), "indexes keep increasing across reconnects"
     assert not any(resets), "a short outage keeps the tracker state"
-    reset_marks = [r for _, r in after_long]
+    # consumed later, frame by frame, as a pipeline with its own queues does
+    reset_marks = [source.consume_reset(f.index) for f in frames]
     assert sum(reset_marks) == 1, "the first frame after a long outage carries one reset"
-    first_after = next(f for f, r in after_long if r)
+    first_after = frames[reset_marks.index(True)]
+    assert first_after in after_long
     previous = max(f.time_s for f in frames if f.index < first_after.index)
     assert first_after.time_s - previous >= 3.0, "time_s is wall-clock: the outage shows"
-    stats = source.stats()
+    stats = source.stats_snapshot()
     assert stats.reconnects == 2 and stats.outages == 2 and stats.long_outages == 1
     assert stats.last_outage_s >= 3.0 and stats.outage_s >= stats.last_outage_s
 
@@ -93,15 +96,15 @@ def test_hung_server_is_detected_by_read_timeout(rtsp_server):
         take(source, 5)
         rtsp_server.pause()
         deadline = time.monotonic() + 8
-        while source.stats().outages == 0 and time.monotonic() < deadline:
+        while source.stats_snapshot().outages == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert source.stats().outages == 1, "hung server not detected"
+        assert source.stats_snapshot().outages == 1, "hung server not detected"
         rtsp_server.resume()
         rtsp_server.restart()  # the hung process is killed, a fresh one takes the port
         take(source, 5)
     finally:
         source.close()
-    assert source.stats().reconnects == 1
+    assert source.stats_snapshot().reconnects == 1
 
 
 def test_unreachable_url_fails_after_retries_with_password_masked(caplog, capfd):
@@ -116,7 +119,7 @@ def test_unreachable_url_fails_after_retries_with_password_masked(caplog, capfd)
     assert message.startswith("cannot reach stream rtsp://admin:***@127.0.0.1:")
     assert "connection refused after 3 attempts" in message and "\n" not in message
     assert elapsed < 5.0
-    assert source.stats().failed_attempts == 3
+    assert source.stats_snapshot().failed_attempts == 3
     out, errs = capfd.readouterr()
     for text in (message, caplog.text, out, errs, repr(source), source.name):
         assert "hunter2secret" not in text
@@ -153,7 +156,7 @@ def test_realtime_drops_old_frames_and_latency_stays_bounded(rtsp_server_factory
                 break
     finally:
         source.close()
-    stats = source.stats()
+    stats = source.stats_snapshot()
     assert stats.frames_dropped > 20, stats
     assert stats.frames_read - stats.frames_yielded - stats.frames_dropped <= 2  # the rest queued
     # after the start-up burst, latency is ~ one consumer period, never growing
@@ -176,7 +179,7 @@ def test_non_realtime_never_drops(rtsp_server_factory):
     finally:
         source.close()
     assert [f.index for f in frames] == list(range(30))
-    assert source.stats().frames_dropped == 0
+    assert source.stats_snapshot().frames_dropped == 0
 
 
 def test_two_streams_at_once(rtsp_server_factory):

@@ -110,6 +110,6 @@ def test_stream_source_attributes_without_connecting():
     src = StreamSource("rtsp://u:secret@cam/x", source_id="cam", realtime=False)
     assert src.name == "rtsp://u:***@cam/x" and "secret" not in repr(src)
     assert src.source_id == "cam" and not src.is_live and src.frame_count is None
-    assert src.stats().frames_read == 0 and not src.consume_reset()
+    assert src.stats_snapshot().frames_read == 0 and not src.consume_reset()
     with pytest.raises(UserError):
         StreamSource("rtsp://cam/x", reconnect_max=-1)

@@ -29,16 +29,18 @@ Reconnecting:
 
 Tracker reset after a long outage (how the pipeline learns about it):
     An outage is the time between the last frame before a loss and the first frame after the
-    reconnect. If it lasted at least ``reset_after_s`` seconds the first frame after it carries a
-    reset mark. Right after the iterator yields that frame, ``source.consume_reset()`` returns True
-    once (then False until the next long outage): the pipeline calls it after each frame it takes
-    from the iterator, in the same thread, and resets this stream's tracker before tracking that
-    frame. The mark is sticky until consumed (a late call still sees it) and survives frame drops
-    (moved onto the next queued frame). Short outages leave no mark: tracks continue.
+    reconnect. If it lasted at least ``reset_after_s`` seconds, the first frame after it carries a
+    reset mark (moved onto the next frame if that one is dropped). Before tracking each frame the
+    pipeline calls ``source.consume_reset(frame.index)``: True once, for the first frame at or
+    after the mark, then False until the next long outage; on True it starts this stream's tracker
+    afresh. Passing the index keeps this exact even when the pipeline's own queues put the
+    tracking several frames behind the iteration. (``consume_reset()`` without an index: True once
+    after the iterator has yielded a marked frame.) Short outages leave no mark: tracks continue.
 
 Statistics:
-    ``stats()`` returns a ``StreamStats`` snapshot (frames read/yielded/dropped, reconnects,
-    outages, outage seconds, measured fps, ...); ``StreamStats.as_dict()`` for ``summary.json``.
+    ``stats`` (a property) is a JSON-ready dict for ``summary.json`` and the live stats line;
+    ``stats_snapshot()`` the same as a ``StreamStats`` dataclass: frames read/yielded/dropped,
+    reconnects, failed attempts, outages, long outages, outage seconds, measured fps, connected.
 
 Credentials:
     ``name`` and every message and log line use ``mask_url`` (``rtsp://user:***@host/...``); the raw
@@ -47,7 +49,7 @@ Credentials:
 Example:
     >>> src = StreamSource("rtsp://user:pw@127.0.0.1:8554/cam", reconnect_max=5)   # doctest: +SKIP
     >>> for frame in src:                                                          # doctest: +SKIP
-    ...     if src.consume_reset():
+    ...     if src.consume_reset(frame.index):
     ...         tracker.reset()
     ...     process(frame)
     >>> src.close()                                                                # doctest: +SKIP
@@ -177,6 +179,7 @@ class StreamSource:
         reset_after_s: an outage at least this long marks a tracker reset (see ``consume_reset``).
         queue_size: frames buffered between reader and consumer (default 2 real-time, 16 not).
         name: display name (masked anyway); default: the masked URL or ``webcam N``.
+        max_frames: stop after yielding this many frames (None: run until closed).
     """
 
     def __init__(self, url_or_index: StreamSpec, source_id: str = "0",
@@ -184,7 +187,7 @@ class StreamSource:
                  reconnect_backoff: Tuple[float, float, float] = (0.5, 2.0, 10.0),
                  open_timeout_s: float = 5.0, read_timeout_s: float = 2.0,
                  reset_after_s: float = 5.0, queue_size: Optional[int] = None,
-                 name: Optional[str] = None) -> None:
+                 name: Optional[str] = None, max_frames: Optional[int] = None) -> None:
         if isinstance(url_or_index, str) and url_or_index.strip().isdigit():
             url_or_index = int(url_or_index.strip())
         self._target: StreamSpec = url_or_index
@@ -196,6 +199,7 @@ class StreamSource:
         self.fps: float = 0.0
         self.size: Optional[tuple] = None
         self.frame_count: Optional[int] = None
+        self.max_frames = max_frames
         if reconnect_max < 0:
             raise UserError(f"stream.reconnect_max must be >= 0 (0 = forever), got {reconnect_max}")
         self.reconnect_max = int(reconnect_max)
@@ -206,9 +210,9 @@ class StreamSource:
         size = queue_size if queue_size is not None else (2 if self.realtime else 16)
         self._queue: "queue.Queue[Union[_Item, _Failure]]" = queue.Queue(maxsize=max(1, size))
         self._stop = threading.Event()
-        self._lock = threading.Lock()  # guards _stats and _reset_pending
+        self._lock = threading.Lock()  # guards _stats and _reset_indexes
         self._stats = StreamStats()
-        self._reset_pending = False
+        self._reset_indexes: Deque[int] = deque()  # yielded frames that follow a long outage
         self._thread: Optional[threading.Thread] = None
         self._next_index = 0
         self._t0: Optional[float] = None
@@ -227,6 +231,7 @@ class StreamSource:
 
     def __iter__(self) -> Iterator[Frame]:
         self.start()
+        yielded = 0
         while True:
             try:
                 item = self._queue.get(timeout=0.1)
@@ -238,19 +243,43 @@ class StreamSource:
                 raise UserError(item.message)
             with self._lock:
                 self._stats.frames_yielded += 1
-                self._reset_pending = self._reset_pending or item.reset
+                if item.reset:
+                    self._reset_indexes.append(item.frame.index)
+            yielded += 1
             yield item.frame
+            if self.max_frames is not None and yielded >= self.max_frames:
+                self.close()
+                return
 
-    def consume_reset(self) -> bool:
-        """True once after the iterator yielded the first frame following a long outage."""
+    def consume_reset(self, frame_index: Optional[int] = None) -> bool:
+        """Must the tracker be reset (a long outage happened)? True once per long outage.
+
+        Without an argument: True once after the iterator yielded the first frame following a
+        long outage (call it in the thread that iterates, right after each frame).
+        With ``frame_index``: True when a reset mark lies at or before that frame index — exact
+        even when the caller processes frames later than they were taken from the iterator (a
+        pipeline with its own queues): call it with each frame's index before tracking it.
+        """
         with self._lock:
-            pending, self._reset_pending = self._reset_pending, False
-        return pending
+            if frame_index is None:
+                due = bool(self._reset_indexes)
+                self._reset_indexes.clear()
+            else:
+                due = False
+                while self._reset_indexes and self._reset_indexes[0] <= frame_index:
+                    self._reset_indexes.popleft()
+                    due = True
+        return due
 
-    def stats(self) -> StreamStats:
+    def stats_snapshot(self) -> StreamStats:
         """A consistent snapshot of this stream's counters."""
         with self._lock:
             return replace(self._stats)
+
+    @property
+    def stats(self) -> dict:
+        """The counters as a JSON-ready dict (``summary.json``'s ``"stream"`` entry)."""
+        return self.stats_snapshot().as_dict()
 
     @property
     def clock_origin(self) -> Optional[float]:
@@ -480,12 +509,30 @@ def read_stream_list(path: Union[str, Path]) -> List[Tuple[Optional[str], str]]:
     return entries
 
 
-def open_streams(specs: Iterable[StreamSpec], **options) -> List[StreamSource]:
+def options_from_config(cfg) -> dict:
+    """``StreamSource`` keyword arguments from a ``tracker.config.Config`` (``stream.*`` keys,
+    ``source.realtime``, ``source.max_frames``); keys the config lacks keep their defaults."""
+    options = {}
+    stream_cfg = getattr(cfg, "stream", None)
+    for key in ("reconnect_max", "reconnect_backoff", "open_timeout_s", "read_timeout_s",
+                "reset_after_s", "queue_size"):
+        value = getattr(stream_cfg, key, None)
+        if value is not None:
+            options[key] = tuple(value) if key == "reconnect_backoff" else value
+    source_cfg = getattr(cfg, "source", None)
+    for key in ("realtime", "max_frames"):
+        if getattr(source_cfg, key, None) is not None:
+            options[key] = getattr(source_cfg, key)
+    return options
+
+
+def open_streams(specs: Iterable[StreamSpec], cfg=None, **options) -> List[StreamSource]:
     """Build one ``StreamSource`` per stream from CLI arguments and/or ``.streams`` files.
 
     Each spec is a stream URL, a webcam index, or the path of a ``.streams`` file (see
     ``read_stream_list``). Source ids are ``"0"``, ``"1"``, ... in order, or the id given in the
-    ``.streams`` file (made file-system safe). ``options`` go to every ``StreamSource``.
+    ``.streams`` file (made file-system safe). Options for every ``StreamSource`` come from
+    ``cfg`` (a ``tracker.config.Config``, see ``options_from_config``), then ``options``.
     Nothing is connected yet: the reader threads start when iterated (or ``start()``).
 
     Raises:
@@ -499,6 +546,8 @@ def open_streams(specs: Iterable[StreamSpec], **options) -> List[StreamSource]:
             entries.extend(read_stream_list(spec))
         else:
             raise UserError(f"not a stream URL or .streams file: {mask_url(str(spec))}")
+    if cfg is not None:
+        options = {**options_from_config(cfg), **options}
     sources: List[StreamSource] = []
     seen = set()
     for position, (given_id, target) in enumerate(entries):
@@ -514,4 +563,4 @@ def open_streams(specs: Iterable[StreamSpec], **options) -> List[StreamSource]:
 
 def stream_stats(sources: Sequence[StreamSource]) -> dict:
     """``{source_id: stats dict}`` for several streams (for ``summary.json``)."""
-    return {s.source_id: s.stats().as_dict() for s in sources}
+    return {s.source_id: s.stats for s in sources}

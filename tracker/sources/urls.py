@@ -110,6 +110,10 @@ class CredentialMaskingFilter(logging.Filter):
         return True
 
 
+# the name the CLI imports
+MaskCredentialsFilter = CredentialMaskingFilter
+
+
 def mask_record(record: logging.LogRecord) -> logging.LogRecord:
     """Mask a record in place (message, arguments, exception and stack text); return it."""
     try:
