@@ -43,7 +43,7 @@ class DetectorConfig:
 
 @dataclass
 class TrackerConfig:
-    name: str = "bytetrack"            # a name from configs/trackers/ or a YAML path
+    name: str = "botsort"              # a name from configs/trackers/ or a YAML path
     params: Dict[str, Any] = field(default_factory=dict)  # overrides of the tracker's YAML
 
 
