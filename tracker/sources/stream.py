@@ -465,8 +465,8 @@ class StreamSource:
                     item.reset = item.reset or old.reset  # never lose a reset mark
 
     def _give_up(self, message: str) -> None:
+        # not logged: the consumer raises it as a UserError, which the CLI prints as its one line
         message = mask_url(message)
-        log.error("%s", message)
         with self._lock:
             self._stats.connected = False
         self._stop.set()
