@@ -54,6 +54,17 @@ class Figure:
     xs: np.ndarray  # (T,) top-left x per frame (int)
     ys: np.ndarray  # (T,) top-left y per frame (int)
 
+    def pose(self, t: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Sprite and mask at frame ``t``: legs move with the distance walked, and the figure faces
+        where it walks (mirrored when walking left), so two mirror-image paths give mirror images."""
+        dx = np.diff(self.xs[:t + 1], prepend=self.xs[0])
+        walked = int(np.abs(dx).sum() + np.abs(np.diff(self.ys[:t + 1])).sum())
+        phase = (walked // 6) % len(self.sprites)
+        moving = dx[dx != 0]
+        left = len(moving) > 0 and moving[-1] < 0
+        spr, msk = self.sprites[phase], self.masks[phase]
+        return (spr[:, ::-1], msk[:, ::-1]) if left else (spr, msk)
+
     @property
     def size(self) -> Tuple[int, int]:
         h, w = self.masks[0].shape
@@ -227,34 +238,42 @@ def build_crossing(rng: np.random.Generator, width: int, height: int, frames: in
     return Scene("crossing", width, height, 25.0, figures, (cx - half, cx + half))
 
 
-def build_reid_crossing(rng: np.random.Generator, width: int, height: int, frames: int) -> Scene:
+def build_reid_crossing(rng: np.random.Generator, width: int, height: int, frames: int,
+                        speed: float = 4.0, turn_px: float = 8.0, pillar_margin: float = 6.0
+                        ) -> Scene:
     """Two figures walk towards each other, meet behind the pillar and bounce back there.
 
     Both are the same size and speed, on the same line, so only their clothes tell them apart. Each
-    walks past the pillar's centre while hidden and turns round, so a constant-velocity prediction
-    carries each track to the side the *other* figure re-emerges on.
+    walks ``turn_px`` past the pillar's centre while hidden and turns round, so a constant-velocity
+    prediction carries each track to the side the *other* figure re-emerges on.
+
+    Args:
+        speed: walking speed in px/frame at 640x360 (scaled with the width).
+        turn_px: how far past the pillar's centre each figure walks before turning (at 640x360).
+        pillar_margin: how much wider than a figure the pillar is, each side (at 640x360).
     """
     h = int(height * 0.42)
     w = int(h * 0.38)
-    speed = 4.0
-    pillar_w = w + 2 * int(speed * 4)  # wide enough to hide a figure completely for a few frames
+    scale = width / 640
+    speed, turn = speed * scale, turn_px * scale
+    pillar_w = w + 2 * int(pillar_margin * scale)  # wide enough to hide a figure completely
+    pillar_x0 = (width - pillar_w) // 2
     cx = width / 2
-    turn = speed * 3  # how far past the centre each walks before turning round
     t_meet = frames * 0.4  # the frame at which both centres reach the pillar's centre
     t = np.arange(frames)
-    # centre x: walk in until t_meet + turn/speed, then walk back out at the same speed
+    # centre x: walk in until t_turn, then walk back out at the same speed
     t_turn = t_meet + turn / speed
-    reach = cx + turn
-    a = np.where(t <= t_turn, reach - speed * (t_turn - t), reach - speed * (t - t_turn))
-    b = 2 * cx - a  # mirror image: the second figure comes from the right
+    a = cx + turn - speed * np.abs(t - t_turn)
+    xs_a = (a - w / 2).round().astype(int)
+    # the second figure is the exact mirror image in pixels (same visibility, frame for frame),
+    # so both re-appear in the same frame and neither track gets a head start
+    xs_b = width - w - xs_a
     y = int(height * 0.9) - h
     figures = []
-    for i, (centre, (shirt, trousers, kind)) in enumerate(zip((a, b), CLOTHES[:2])):
+    for i, (xs, (shirt, trousers, kind)) in enumerate(zip((xs_a, xs_b), CLOTHES[:2])):
         sprites, masks = make_figure_sprites(rng, w, h, shirt, trousers, kind)
-        xs = (centre - w / 2).round().astype(int)
         figures.append(Figure(i + 1, sprites, masks, xs, np.full(frames, y, int)))
-    return Scene("reid_crossing", width, height, 25.0, figures,
-                 (int(cx - pillar_w / 2), int(cx + pillar_w / 2)))
+    return Scene("reid_crossing", width, height, 25.0, figures, (pillar_x0, width - pillar_x0))
 
 
 # ------------------------------------------------------------------------------------ rendering
@@ -267,8 +286,7 @@ def render_frame(scene: Scene, background: np.ndarray, t: int) -> Tuple[np.ndarr
     order = sorted(scene.figures, key=lambda f: f.ys[t] + f.size[1])
     total = {}
     for fig in order:
-        phase = (int(fig.xs[t]) // 6) % len(fig.sprites)  # legs move with the distance walked
-        spr, msk = fig.sprites[phase], fig.masks[phase]
+        spr, msk = fig.pose(t)
         x, y = int(fig.xs[t]), int(fig.ys[t])
         h, w = msk.shape
         # clip the sprite to the image
@@ -325,7 +343,7 @@ def write_seqinfo(path: Path, name: str, scene: Scene, frames: int) -> None:
 
 def generate(scene_name: str, out_dir: Path, frames: Optional[int] = None, width: int = 640,
              height: int = 360, seed: int = 0, min_vis: float = 0.6,
-             mot_dir: Optional[Path] = None) -> dict:
+             mot_dir: Optional[Path] = None, **scene_options) -> dict:
     """Render one scene and write its video, gt and det files; returns the paths written.
 
     >>> paths = generate("reid_crossing", Path("/tmp/sv"), frames=20)   # doctest: +SKIP
@@ -338,7 +356,7 @@ def generate(scene_name: str, out_dir: Path, frames: Optional[int] = None, width
     # one generator per purpose, so changing e.g. the det jitter never changes the picture
     scene_rng, det_rng = (np.random.default_rng([seed, SCENES.index(scene_name), k]) for k in (0, 1))
     build = build_crossing if scene_name == "crossing" else build_reid_crossing
-    scene = build(scene_rng, width, height, frames)
+    scene = build(scene_rng, width, height, frames, **scene_options)
     background = make_background(scene_rng, width, height)
 
     out_dir.mkdir(parents=True, exist_ok=True)
