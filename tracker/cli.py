@@ -102,8 +102,9 @@ def _setup_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("track: %(message)s"))
     try:
-        from .sources.urls import MaskCredentialsFilter
-        handler.addFilter(MaskCredentialsFilter())
+        from .sources.urls import CredentialMaskingFilter, install_log_masking
+        handler.addFilter(CredentialMaskingFilter())
+        install_log_masking()
     except ImportError:
         pass
     root = logging.getLogger()

@@ -218,7 +218,7 @@ class Pipeline:
                     continue
                 frame, dets = item
                 source = by_id[frame.source_id]
-                if getattr(source, "consume_reset", None) and source.consume_reset():
+                if getattr(source, "consume_reset", None) and source.consume_reset(frame.index):
                     trackers[frame.source_id] = self.tracker_factory(source)  # long outage: start fresh
                 t0 = time.perf_counter()
                 tracks = trackers[frame.source_id].update(dets, frame.image)
