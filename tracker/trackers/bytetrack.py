@@ -24,10 +24,10 @@ from typing import Optional
 import numpy as np
 
 from ..types import Detections
-from .matching import expand_boxes, fuse_score, gate_classes, height_iou, linear_assignment
+from .matching import expand_boxes, gate_classes, height_iou, iou_cost, linear_assignment
 from .sort import SortConfig, SortTracker
 from .track import LOST, TENTATIVE, TRACKED
-from ..boxes import iou_matrix
+from ..boxes import iou_matrix, xywh_to_xyxy
 
 
 @dataclass
@@ -46,6 +46,11 @@ class ByteTrackConfig(SortConfig):
     second_stage_buffer: float = 0.0  # fixed box growth in stage 2
     height_iou: bool = False  # HMIoU: IoU x vertical-overlap in stage 1
     init_iou_max: float = 1.0  # track-aware init: skip new tracks overlapping a live track more
+    lost_after_tracked: bool = False  # stage 1 in two steps: visible tracks pick first, then lost ones
+    lost_match_thresh: float = 0.8  # largest 1-IoU cost for lost tracks when lost_after_tracked
+    last_box_recovery: bool = False  # OC-SORT OCR: unmatched lost tracks get a second chance with
+    # their last observed box (objects that stopped while hidden are not where the prediction went)
+    last_box_match_thresh: float = 0.5  # largest 1-IoU cost for that second chance
 
 
 class ByteTracker(SortTracker):
@@ -62,13 +67,35 @@ class ByteTracker(SortTracker):
         tentative = np.flatnonzero(t.state == TENTATIVE)
 
         # stage 1: confident boxes vs confirmed tracks (tracked + lost)
-        cost = self._first_stage_cost(confirmed, dets, high)
-        m1, um_tracks, um_high = linear_assignment(cost, cfg.match_thresh)
-        matches = [np.stack([confirmed[m1[:, 0]], high[m1[:, 1]]], axis=1)]
+        if cfg.lost_after_tracked:  # a lost track may not take a box a visible track explains
+            visible, lost = confirmed[t.state[confirmed] == TRACKED], confirmed[t.state[confirmed] == LOST]
+            cost = self._first_stage_cost(visible, dets, high)
+            m1, um_tracks, um_high = linear_assignment(cost, cfg.match_thresh)
+            matches = [np.stack([visible[m1[:, 0]], high[m1[:, 1]]], axis=1)]
+            unmatched_visible = visible[um_tracks]
+            cost = self._first_stage_cost(lost, dets, high[um_high])
+            m1b, _, um_b = linear_assignment(cost, cfg.lost_match_thresh)
+            matches.append(np.stack([lost[m1b[:, 0]], high[um_high][m1b[:, 1]]], axis=1))
+            um_high = um_high[um_b]
+        else:
+            cost = self._first_stage_cost(confirmed, dets, high)
+            m1, um_tracks, um_high = linear_assignment(cost, cfg.match_thresh)
+            matches = [np.stack([confirmed[m1[:, 0]], high[m1[:, 1]]], axis=1)]
+            unmatched_visible = confirmed[um_tracks]
+
+        # stage 1c (OCR): lost tracks left over vs confident boxes left over, by last observed box
+        if cfg.last_box_recovery:
+            lost = unmatched_visible[t.state[unmatched_visible] == LOST]
+            left = high[um_high]
+            cost = iou_cost(xywh_to_xyxy(t.obs_xywh[lost]), dets.xyxy[left])
+            if cfg.per_class:
+                cost = gate_classes(cost, t.cls[lost], dets.cls[left])
+            m1c, _, um_c = linear_assignment(cost, cfg.last_box_match_thresh)
+            matches.append(np.stack([lost[m1c[:, 0]], left[m1c[:, 1]]], axis=1))
+            um_high = um_high[um_c]
 
         # stage 2: weak boxes vs tracks that were visible last frame
-        rows = confirmed[um_tracks]
-        rows = rows[t.state[rows] == TRACKED]
+        rows = unmatched_visible[t.state[unmatched_visible] == TRACKED]
         cost = self._box_cost(rows, dets[low], buffer=cfg.second_stage_buffer, hmiou=False, fuse=False)
         m2, _, _ = linear_assignment(cost, cfg.second_match_thresh)
         matches.append(np.stack([rows[m2[:, 0]], low[m2[:, 1]]], axis=1))

@@ -35,6 +35,8 @@ class SortConfig:
     std_vel: float = 0.00625  # Kalman velocity noise, fraction of box size
     output_box: str = "kalman"  # report the filtered box ("kalman") or the matched detection's ("detection")
     max_lost_tracks: int = 1000  # memory cap: oldest lost tracks are dropped beyond this
+    lost_velocity_decay: float = 1.0  # a lost track's speed is multiplied by this every frame
+    report_lost_frames: int = 0  # also report lost tracks (predicted box) this many frames (at 30 fps)
 
 
 class SortTracker:
@@ -55,6 +57,7 @@ class SortTracker:
         self.frame_rate = float(frame_rate) if frame_rate and frame_rate > 0 else 30.0
         # the buffer is given in frames at 30 fps so one config fits every frame rate
         self.max_lost = max(1, int(round(self.cfg.track_buffer * self.frame_rate / 30.0)))
+        self.report_lost = int(round(self.cfg.report_lost_frames * self.frame_rate / 30.0))
         self.kf = BoxKalman(self.cfg.std_pos, self.cfg.std_vel, nsa=self.cfg.nsa)
         self.reset()
 
@@ -87,7 +90,10 @@ class SortTracker:
         if len(t) == 0:
             return
         # like ByteTrack: a track we cannot see should not keep growing or shrinking
-        t.mean[t.state != TRACKED, 7] = 0.0
+        unseen = t.state != TRACKED
+        t.mean[unseen, 7] = 0.0
+        if self.cfg.lost_velocity_decay != 1.0:  # unseen objects tend to slow down or stop
+            t.mean[unseen, 4:6] *= self.cfg.lost_velocity_decay
         t.mean, t.cov = self.kf.predict(t.mean, t.cov)
 
     def _associate(self, dets: Detections) -> tuple[np.ndarray, np.ndarray]:
@@ -181,8 +187,11 @@ class SortTracker:
     def _report(self, dets: Detections) -> Tracks:
         t = self.tracks
         rows = np.flatnonzero((t.state == TRACKED) & (t.last_frame == self.frame_id))
+        if self.report_lost > 0:  # short occlusions: the predicted box is a better guess than nothing
+            hidden = np.flatnonzero((t.state == LOST) & (self.frame_id - t.last_frame <= self.report_lost))
+            rows = np.concatenate([rows, hidden])
+        xyxy = xywh_to_xyxy(t.mean[rows, :4])
         if self.cfg.output_box == "detection":
-            xyxy = xywh_to_xyxy(t.obs_xywh[rows])
-        else:
-            xyxy = xywh_to_xyxy(t.mean[rows, :4])
+            seen = t.last_frame[rows] == self.frame_id
+            xyxy[seen] = xywh_to_xyxy(t.obs_xywh[rows[seen]])
         return Tracks(xyxy, t.track_id[rows], t.score[rows], t.cls[rows], t.det_index[rows])

@@ -1,0 +1,240 @@
+#!/usr/bin/env python
+"""Compare our trackers with the ultralytics (and BoxMOT, when installed) trackers on the same detections.
+
+    python tools/bench_trackers.py ../shared/data/MOT17-dev            # accuracy + speed table
+    python tools/bench_trackers.py --scale --out runs/bench             # time vs boxes per frame (PNG + table)
+    python tools/bench_trackers.py ../shared/data/MOT17-dev --features ../shared/data/MOT17-dev-features
+
+Every tracker gets the same detections (public ``det/det.txt`` or the ``--features`` files), motion
+only unless ``--features`` is given (then ultralytics BoT-SORT runs ``with_reid`` on the embeddings),
+no images (so no camera-motion compensation). Time is the tracker's ``update`` call alone, summed over
+all frames, and ``ratio`` divides it by ultralytics ByteTrack's in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable, Dict, List
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tracker.eval.cli import find_sequences, read_gt, score_sequences  # noqa: E402
+from tracker.eval.mot_io import read_det_file, read_feature_file, read_seqinfo  # noqa: E402
+from tracker.trackers import TRACKER_NAMES, make_tracker  # noqa: E402
+from tracker.types import Detections  # noqa: E402
+
+ULTRALYTICS_NAMES = ("bytetrack", "botsort", "ocsort", "deepocsort", "fasttrack", "tracktrack")
+BASELINE = "ultralytics/bytetrack"
+
+
+# -- adapters: every tracker becomes "reset(); step(dets) -> (ids, xyxy, scores)" -------------------
+class OursAdapter:
+    def __init__(self, name: str, fps: float) -> None:
+        self.tracker = make_tracker(name, frame_rate=fps)
+
+    def prepare(self, dets: Detections):
+        return dets
+
+    def step(self, dets):
+        tracks = self.tracker.update(dets)
+        return tracks.track_id, tracks.xyxy, tracks.score
+
+
+class UltralyticsAdapter:
+    """An ultralytics tracker from its own default YAML (``track_buffer`` as ultralytics reads it)."""
+
+    def __init__(self, name: str, fps: float, with_reid: bool = False) -> None:
+        from ultralytics.trackers.track import TRACKER_MAP
+        from ultralytics.utils import YAML, IterableSimpleNamespace
+        from ultralytics.utils.checks import check_yaml
+
+        cfg = IterableSimpleNamespace(**YAML.load(check_yaml(f"{name}.yaml")))
+        cfg.gmc_method = "none"  # no images here: camera-motion compensation cannot run
+        if hasattr(cfg, "with_reid"):
+            cfg.with_reid = with_reid
+            cfg.model = "auto"
+        cfg.device = "cpu"
+        self.tracker = TRACKER_MAP[name](args=cfg, frame_rate=int(round(fps))) \
+            if "frame_rate" in TRACKER_MAP[name].__init__.__code__.co_varnames else TRACKER_MAP[name](cfg)
+
+    def prepare(self, dets: Detections):
+        from ultralytics.engine.results import Boxes
+
+        data = np.concatenate([dets.xyxy, dets.score[:, None], dets.cls[:, None].astype(np.float32)], axis=1)
+        return Boxes(data.astype(np.float32), (1080, 1920)), dets.feat
+
+    def step(self, prepared):
+        boxes, feat = prepared
+        out = self.tracker.update(boxes, None, feats=feat) if feat is not None else self.tracker.update(boxes, None)
+        out = np.asarray(out).reshape(-1, 8) if len(out) else np.zeros((0, 8))
+        return out[:, 4].astype(np.int64), out[:, :4], out[:, 5]
+
+
+def _boxmot_available() -> bool:
+    try:
+        import boxmot  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def run_one(make: Callable[[float], object], data: dict) -> tuple[Dict[str, tuple], float, int]:
+    """Track every sequence; returns ({seq: (gt, rows, n)}, seconds in update, frames)."""
+    pairs, seconds, frames = {}, 0.0, 0
+    for seq, (dets, info, gt) in data.items():
+        adapter = make(info.fps)
+        empty = Detections.empty(None if not dets or next(iter(dets.values())).feat is None
+                                 else next(iter(dets.values())).feat.shape[1])
+        inputs = [adapter.prepare(dets.get(f, empty)) for f in range(1, info.length + 1)]
+        rows = []
+        gc.disable()
+        for f, item in enumerate(inputs, 1):
+            start = time.perf_counter()
+            ids, xyxy, score = adapter.step(item)
+            seconds += time.perf_counter() - start
+            if len(ids):
+                tlwh = np.asarray(xyxy, np.float64).copy()
+                tlwh[:, 2:] -= tlwh[:, :2]
+                rows.append(np.column_stack([np.full(len(ids), f), ids, tlwh, score, -np.ones((len(ids), 3))]))
+        gc.enable()
+        frames += info.length
+        res = np.concatenate(rows) if rows else np.zeros((0, 10))
+        if gt is not None:
+            pairs[seq] = (gt, res, info.length)
+    return pairs, seconds, frames
+
+
+def load_data(root: str, features: str | None) -> dict:
+    data = {}
+    for seq_dir in find_sequences(root):
+        info = read_seqinfo(seq_dir)
+        if features:
+            npy = Path(features) / f"{seq_dir.name}.npy"
+            if not npy.is_file():
+                continue
+            dets = read_feature_file(npy)
+        else:
+            dets = read_det_file(seq_dir / "det" / "det.txt")
+        data[seq_dir.name] = (dets, info, read_gt(seq_dir))
+    return data
+
+
+def accuracy_table(args) -> str:
+    data = load_data(args.data_root, args.features)
+    with_reid = args.features is not None
+    contenders: Dict[str, Callable[[float], object]] = {}
+    for name in args.ours:
+        contenders[f"ours/{name}"] = lambda fps, n=name: OursAdapter(n, fps)
+    from ultralytics.trackers.track import TRACKER_MAP
+    for name in args.ultralytics:
+        if name in TRACKER_MAP:
+            contenders[f"ultralytics/{name}"] = lambda fps, n=name: UltralyticsAdapter(n, fps, with_reid)
+    if _boxmot_available():
+        print("boxmot is installed but not wired in this script yet; skipping it")
+    results = {}
+    for label, make in contenders.items():
+        try:
+            pairs, seconds, frames = run_one(make, data)
+        except Exception as err:  # a peer that cannot run on these inputs is reported, not fatal
+            print(f"{label}: failed ({err.__class__.__name__}: {err})")
+            continue
+        combined = score_sequences(pairs)["COMBINED"]
+        results[label] = (combined, 1000 * seconds / frames)
+        print(f"{label:<26} HOTA {combined['HOTA']:.2f}  {1000 * seconds / frames:.3f} ms/frame", flush=True)
+    base_ms = results.get(BASELINE, (None, float("nan")))[1]
+    lines = ["| tracker | HOTA | MOTA | IDF1 | IDSW | ms/frame | ratio to ultralytics ByteTrack |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for label, (c, ms) in results.items():
+        lines.append(f"| {label} | {c['HOTA']:.2f} | {c['MOTA']:.2f} | {c['IDF1']:.2f} | {c['IDSW']} | "
+                     f"{ms:.3f} | {ms / base_ms:.2f} |")
+    return "\n".join(lines)
+
+
+def synthetic_frames(n_boxes: int, n_frames: int, seed: int = 0) -> List[Detections]:
+    """``n_boxes`` boxes moving with constant velocity on a large canvas, with a little jitter."""
+    rng = np.random.default_rng(seed)
+    side = 40 * np.sqrt(n_boxes) + 200  # keep the density similar at every size
+    pos = rng.uniform(0, side, (n_boxes, 2))
+    size = rng.uniform(15, 40, (n_boxes, 2))
+    vel = rng.normal(0, 2, (n_boxes, 2))
+    frames = []
+    for f in range(n_frames):
+        centre = pos + f * vel + rng.normal(0, 0.5, (n_boxes, 2))
+        xyxy = np.concatenate([centre - size / 2, centre + size / 2], axis=1)
+        frames.append(Detections(xyxy, rng.uniform(0.3, 1.0, n_boxes), np.zeros(n_boxes, np.int64)))
+    return frames
+
+
+def scale_table(args) -> str:
+    sizes = [10, 100, 1000, 5000]
+    contenders = {f"ours/{n}": (lambda n=n: OursAdapter(n, 30.0)) for n in args.ours}
+    contenders[BASELINE] = lambda: UltralyticsAdapter("bytetrack", 30.0)
+    timings: Dict[str, Dict[int, float]] = {k: {} for k in contenders}
+    for n in sizes:
+        n_frames = 30 if n <= 1000 else 10
+        frames = synthetic_frames(n, n_frames)
+        for label, make in contenders.items():
+            adapter = make()
+            inputs = [adapter.prepare(d) for d in frames]
+            spent = []
+            for item in inputs:
+                start = time.perf_counter()
+                adapter.step(item)
+                spent.append(time.perf_counter() - start)
+            timings[label][n] = 1000 * float(np.median(spent[1:]))  # frame 1 only creates tracks
+            print(f"{label:<24} {n:>5} boxes: {timings[label][n]:9.2f} ms/frame", flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for label, row in timings.items():
+            ax.loglog(list(row), list(row.values()), marker="o", label=label)
+        ax.set_xlabel("detections per frame")
+        ax.set_ylabel("tracker time per frame (ms)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "tracker_scaling.png", dpi=120)
+        print(f"plot: {out / 'tracker_scaling.png'}")
+    except ImportError:
+        print("matplotlib not installed: no plot")
+    lines = ["| tracker | " + " | ".join(f"{n} boxes" for n in sizes) + " |",
+             "|---|" + "---:|" * len(sizes)]
+    for label, row in timings.items():
+        lines.append(f"| {label} | " + " | ".join(f"{row[n]:.2f}" for n in sizes) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("data_root", nargs="?", help="MOTChallenge sequences (needed unless --scale)")
+    p.add_argument("--features", help="folder of <seq>.npy detections with embeddings")
+    p.add_argument("--ours", nargs="*", default=list(TRACKER_NAMES), help="our trackers to run")
+    p.add_argument("--ultralytics", nargs="*", default=list(ULTRALYTICS_NAMES), help="ultralytics trackers")
+    p.add_argument("--scale", action="store_true", help="time vs detections per frame (synthetic)")
+    p.add_argument("--out", default="runs/bench", help="folder for the scaling plot/table")
+    args = p.parse_args(argv)
+    if args.scale:
+        table = scale_table(args)
+    else:
+        if not args.data_root:
+            p.error("DATA_ROOT is required (or use --scale)")
+        table = accuracy_table(args)
+    print(table)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / ("tracker_scaling.md" if args.scale else "tracker_bench.md")).write_text(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
