@@ -205,3 +205,17 @@ def test_two_streams_at_once(rtsp_server_factory):
         assert all(f.source_id == source_id for f in frames)
         assert [f.index for f in frames] == sorted({f.index for f in frames})
     assert sources[1].name.startswith("rtsp://bob:***@")
+
+
+def test_close_returns_promptly_while_the_camera_hangs(rtsp_server):
+    """SIGTERM must not wait for a hung camera's read timeout to stop the run."""
+    source = StreamSource(rtsp_server.url, read_timeout_s=2.0)
+    take(source, 3)
+    rtsp_server.pause()
+    time.sleep(0.5)  # the reader is now blocked in a read
+    threading.Timer(0.2, source.close).start()
+    start = time.monotonic()
+    rest = list(source)  # what was queued, then the end
+    assert time.monotonic() - start < 2.0
+    assert len(rest) <= 2
+    rtsp_server.resume()

@@ -236,7 +236,9 @@ class StreamSource:
             try:
                 item = self._queue.get(timeout=0.1)
             except queue.Empty:
-                if self._stop.is_set() and not (self._thread and self._thread.is_alive()):
+                # stopped and drained: end now, even if the reader is still stuck in a read
+                # on a hung camera (it exits by itself within ~3x the read timeout)
+                if self._stop.is_set():
                     return
                 continue
             if isinstance(item, _Failure):
@@ -469,12 +471,13 @@ class StreamSource:
         message = mask_url(message)
         with self._lock:
             self._stats.connected = False
-        self._stop.set()
-        # the failure must reach the consumer even when the queue is full
+        # queue the failure *before* setting the stop flag: the iterator ends quietly when it
+        # finds the flag set and the queue empty, and this must reach it even when the queue is full
         if self.realtime:
             self._put_dropping_oldest(_Failure(message))
         else:
             self._queue.put(_Failure(message))  # the consumer drains the queue, then sees it
+        self._stop.set()
 
 
 # ------------------------------------------------------------------------ many streams
