@@ -219,3 +219,13 @@ def test_close_returns_promptly_while_the_camera_hangs(rtsp_server):
     assert time.monotonic() - start < 2.0
     assert len(rest) <= 2
     rtsp_server.resume()
+
+
+def test_vid_stride_queues_every_nth_frame(rtsp_server):
+    source = StreamSource(rtsp_server.url, realtime=False, vid_stride=3, max_frames=8)
+    try:
+        frames = list(source)
+    finally:
+        source.close()
+    assert [f.index for f in frames] == [0, 3, 6, 9, 12, 15, 18, 21]
+    assert source.stats_snapshot().frames_read >= 22

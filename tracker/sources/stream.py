@@ -117,7 +117,7 @@ class StreamStats:
     """Counters of one stream, for the live stats line and ``summary.json``.
 
     Attributes:
-        frames_read: frames decoded from the stream.
+        frames_read: frames received from the stream (including those skipped by ``vid_stride``).
         frames_yielded: frames handed to the consumer.
         frames_dropped: frames discarded in real-time mode because the consumer was behind.
         reconnects: successful reconnections after a loss.
@@ -180,6 +180,8 @@ class StreamSource:
         queue_size: frames buffered between reader and consumer (default 2 real-time, 16 not).
         name: display name (masked anyway); default: the masked URL or ``webcam N``.
         max_frames: stop after yielding this many frames (None: run until closed).
+        vid_stride: queue every N-th frame only; the others are grabbed without decoding (saves
+            CPU on fast cameras). ``Frame.index`` still counts every frame of the stream.
     """
 
     def __init__(self, url_or_index: StreamSpec, source_id: str = "0",
@@ -187,7 +189,8 @@ class StreamSource:
                  reconnect_backoff: Tuple[float, float, float] = (0.5, 2.0, 10.0),
                  open_timeout_s: float = 5.0, read_timeout_s: float = 2.0,
                  reset_after_s: float = 5.0, queue_size: Optional[int] = None,
-                 name: Optional[str] = None, max_frames: Optional[int] = None) -> None:
+                 name: Optional[str] = None, max_frames: Optional[int] = None,
+                 vid_stride: int = 1) -> None:
         if isinstance(url_or_index, str) and url_or_index.strip().isdigit():
             url_or_index = int(url_or_index.strip())
         self._target: StreamSpec = url_or_index
@@ -200,6 +203,9 @@ class StreamSource:
         self.size: Optional[tuple] = None
         self.frame_count: Optional[int] = None
         self.max_frames = max_frames
+        if vid_stride < 1:
+            raise UserError(f"source.vid_stride must be >= 1, got {vid_stride}")
+        self.vid_stride = int(vid_stride)
         if reconnect_max < 0:
             raise UserError(f"stream.reconnect_max must be >= 0 (0 = forever), got {reconnect_max}")
         self.reconnect_max = int(reconnect_max)
@@ -405,29 +411,34 @@ class StreamSource:
                         time.monotonic() - last_frame_at, " (tracker reset)" if reset else "")
         return reset
 
-    def _read_until_lost(self, cap: cv2.VideoCapture, image: np.ndarray, reset: bool) -> float:
-        """Push frames until a read fails or close(); return when the last frame arrived."""
+    def _read_until_lost(self, cap: cv2.VideoCapture, image: Optional[np.ndarray],
+                         reset: bool) -> float:
+        """Push frames until a read fails or close(); return when the last frame arrived.
+
+        With ``vid_stride`` N only frames whose index is a multiple of N are decoded and queued;
+        the others are only grabbed (``cap.grab()``: no decoding cost) and counted. The first
+        frame after a (re)connect is always queued.
+        """
         last_at = time.monotonic()
         while True:
-            self._push(image, reset, last_at)
-            reset = False
+            self._count_arrival(last_at)
+            if image is not None:
+                self._push(image, reset, last_at)
+                reset = False
+            self._next_index += 1
             if self._stop.is_set():
                 return last_at
-            ok, image = cap.read()
-            if not ok or image is None:
+            if self._next_index % self.vid_stride == 0:
+                ok, image = cap.read()
+                ok = ok and image is not None
+            else:
+                ok, image = cap.grab(), None
+            if not ok:
                 return last_at
             last_at = time.monotonic()
 
-    def _push(self, image: np.ndarray, reset: bool, now: float) -> None:
-        if self._t0 is None:
-            self._t0 = now
-            self.size = (image.shape[1], image.shape[0])
-        elif (image.shape[1], image.shape[0]) != self.size:
-            # a camera reconfigured across a reboot: keep one size so writers and tracks stay valid
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        frame = Frame(index=self._next_index, time_s=now - self._t0, image=image,
-                      source_id=self.source_id)
-        self._next_index += 1
+    def _count_arrival(self, now: float) -> None:
+        """Count a frame read from the stream and update the measured frame rate."""
         # frame rate over the last ~2 s of arrivals (a reconnect delivers a burst of buffered
         # frames, so an average of instantaneous rates would be meaningless)
         self._arrivals.append(now)
@@ -438,6 +449,17 @@ class StreamSource:
             self._stats.frames_read += 1
             if span > 0.5:
                 self._stats.fps = (len(self._arrivals) - 1) / span
+
+    def _push(self, image: np.ndarray, reset: bool, now: float) -> None:
+        """Queue one decoded frame (index ``_next_index``), dropping the oldest in real time."""
+        if self._t0 is None:
+            self._t0 = now
+            self.size = (image.shape[1], image.shape[0])
+        elif (image.shape[1], image.shape[0]) != self.size:
+            # a camera reconfigured across a reboot: keep one size so writers and tracks stay valid
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        frame = Frame(index=self._next_index, time_s=now - self._t0, image=image,
+                      source_id=self.source_id)
         item = _Item(frame, reset)
         if self.realtime:
             self._put_dropping_oldest(item)
@@ -514,7 +536,8 @@ def read_stream_list(path: Union[str, Path]) -> List[Tuple[Optional[str], str]]:
 
 def options_from_config(cfg) -> dict:
     """``StreamSource`` keyword arguments from a ``tracker.config.Config`` (``stream.*`` keys,
-    ``source.realtime``, ``source.max_frames``); keys the config lacks keep their defaults."""
+    ``source.realtime``, ``source.max_frames``, ``source.vid_stride``); keys the config lacks keep
+    their defaults."""
     options = {}
     stream_cfg = getattr(cfg, "stream", None)
     for key in ("reconnect_max", "reconnect_backoff", "open_timeout_s", "read_timeout_s",
@@ -523,7 +546,7 @@ def options_from_config(cfg) -> dict:
         if value is not None:
             options[key] = tuple(value) if key == "reconnect_backoff" else value
     source_cfg = getattr(cfg, "source", None)
-    for key in ("realtime", "max_frames"):
+    for key in ("realtime", "max_frames", "vid_stride"):
         if getattr(source_cfg, key, None) is not None:
             options[key] = getattr(source_cfg, key)
     return options
