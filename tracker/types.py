@@ -63,7 +63,9 @@ class Detections:
         self.score = _as(self.score, np.float32).reshape(-1)
         self.cls = _as(self.cls, np.int64).reshape(-1)
         if self.feat is not None:
-            self.feat = np.asarray(self.feat, dtype=np.float32).reshape(len(self.xyxy), -1)
+            feat = np.asarray(self.feat, dtype=np.float32)
+            # keep the feature width explicitly: reshape(0, -1) fails for an empty selection
+            self.feat = feat.reshape(len(self.xyxy), feat.shape[1] if feat.ndim == 2 else -1)
         if not (len(self.xyxy) == len(self.score) == len(self.cls)):
             raise ValueError(
                 f"Detections arrays disagree in length: xyxy {len(self.xyxy)}, "
