@@ -7,8 +7,8 @@ a bounded queue; iterating the source takes frames from that queue.
 Real-time vs. every frame (``realtime``, default True for streams):
     * real-time: the queue holds the newest ``queue_size`` (default 2) frames. When the consumer
       is slower than the camera, the *oldest* queued frame is discarded and counted in
-      ``stats().frames_dropped``; latency stays bounded, memory flat. ``Frame.index`` counts every
-      decoded frame, so dropped frames show as gaps in the indexes.
+      ``stats["frames_dropped"]``; latency stays bounded, memory flat. ``Frame.index`` counts
+      every frame received, so dropped frames show as gaps in the indexes.
     * not real-time: the reader waits for the consumer (queue of 16): nothing is dropped.
     ``is_live`` is True exactly in real-time mode ("may drop frames to stay real-time").
 
@@ -16,6 +16,7 @@ Frames:
     ``Frame.index`` is 0-based and keeps increasing across reconnects; ``Frame.time_s`` is
     monotonic wall-clock seconds since the first frame of the stream (``clock_origin`` is that
     instant on ``time.monotonic()``'s clock), so an outage shows as a jump in ``time_s``.
+    ``vid_stride`` N queues every N-th frame only (the others are grabbed, not decoded).
 
 Reconnecting:
     When a read fails (server gone, camera rebooting, or no data for about 3 × ``read_timeout_s``:
@@ -29,7 +30,7 @@ Reconnecting:
 
 Tracker reset after a long outage (how the pipeline learns about it):
     An outage is the time between the last frame before a loss and the first frame after the
-    reconnect. If it lasted at least ``reset_after_s`` seconds, the first frame after it carries a
+    reconnect. If it lasted at least ``reset_after_s`` seconds (default 10), the first frame after it carries a
     reset mark (moved onto the next frame if that one is dropped). Before tracking each frame the
     pipeline calls ``source.consume_reset(frame.index)``: True once, for the first frame at or
     after the mark, then False until the next long outage; on True it starts this stream's tracker
@@ -46,6 +47,9 @@ Credentials:
     ``name`` and every message and log line use ``mask_url`` (``rtsp://user:***@host/...``); the raw
     URL is only handed to OpenCV.
 
+Many streams: ``open_streams(specs, cfg)`` builds one ``StreamSource`` per URL / webcam index /
+line of a ``.streams`` file, with ids ``"0"``, ``"1"``, ... or the ids given in the file.
+
 Example:
     >>> src = StreamSource("rtsp://user:pw@127.0.0.1:8554/cam", reconnect_max=5)   # doctest: +SKIP
     >>> for frame in src:                                                          # doctest: +SKIP
@@ -57,12 +61,12 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections import deque
 import os
 import queue
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Deque, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
@@ -188,7 +192,7 @@ class StreamSource:
                  realtime: Optional[bool] = None, reconnect_max: int = 0,
                  reconnect_backoff: Tuple[float, float, float] = (0.5, 2.0, 10.0),
                  open_timeout_s: float = 5.0, read_timeout_s: float = 2.0,
-                 reset_after_s: float = 5.0, queue_size: Optional[int] = None,
+                 reset_after_s: float = 10.0, queue_size: Optional[int] = None,
                  name: Optional[str] = None, max_frames: Optional[int] = None,
                  vid_stride: int = 1) -> None:
         if isinstance(url_or_index, str) and url_or_index.strip().isdigit():
@@ -236,6 +240,7 @@ class StreamSource:
         return self
 
     def __iter__(self) -> Iterator[Frame]:
+        """Frames as they arrive (iterate a source once: the iterator shares the queue)."""
         self.start()
         yielded = 0
         while True:
