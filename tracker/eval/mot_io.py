@@ -42,8 +42,11 @@ def parse_det_rows(text: str, path="<det>", min_cols: int = 7, max_frame: Option
 
     Rejects: fewer than ``min_cols`` columns or rows of unequal length, non-numbers, NaN/inf,
     non-positive width/height, frame numbers < 1, not integers, decreasing, or > ``max_frame``.
+    ``min_cols`` below 7 is raised to 7: a det row always has frame, id, box and score.
     """
+    min_cols = max(7, int(min_cols))
     rows = []
+    line_nos = []
     ncols = None
     last_frame = 0
     for line_no, raw in enumerate(text.splitlines(), 1):
@@ -75,9 +78,22 @@ def parse_det_rows(text: str, path="<det>", min_cols: int = 7, max_frame: Option
             raise _fail(path, line_no, f"box width/height must be positive, got {parts[4]}x{parts[5]}")
         last_frame = frame
         rows.append(vals)
+        line_nos.append(line_no)
     if not rows:
         return np.zeros((0, min_cols), np.float64)
-    return np.asarray(rows, np.float64)
+    arr = np.asarray(rows, np.float64)
+    # boxes are float32 downstream: a value beyond float32's range, or a size that rounds to 0 there,
+    # would become an inf or empty box
+    with np.errstate(over="ignore", invalid="ignore"):
+        xyxy = tlwh_to_xyxy(arr[:, 2:6]).astype(np.float32)
+        score = arr[:, 6].astype(np.float32)
+    bad = ~(np.isfinite(xyxy).all(axis=1) & np.isfinite(score) & (xyxy[:, 2] > xyxy[:, 0])
+            & (xyxy[:, 3] > xyxy[:, 1]) & (np.abs(arr[:, 0]) < 2**62))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _fail(path, line_nos[i], "value out of range (box or score too large, or a size that "
+                    "rounds to zero)")
+    return arr
 
 
 def rows_to_detections(rows: np.ndarray, feat_start: Optional[int] = None) -> Dict[int, Detections]:

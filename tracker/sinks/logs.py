@@ -1,12 +1,15 @@
 """Per-frame track logs: ``tracks.csv`` and MOTChallenge ``tracks.txt``.
 
-Both are written a whole frame at a time and flushed when the frame completes, so a run that is
-killed leaves files that parse up to the last finished frame (no torn line). Rows of the two
+Both are written a whole frame at a time, straight to the OS when the frame completes, so a run
+that is killed leaves files that parse up to the last finished frame (no torn line); a write that
+fails part-way (disk full) is cut back to the last whole frame. Rows of the two
 files are in the same order, one per track per frame.
 """
 from __future__ import annotations
 
+import errno
 import io
+import os
 from pathlib import Path
 from typing import Mapping
 
@@ -21,26 +24,54 @@ def _csv_field(text: str) -> str:
 
 
 class _LineFile:
-    """A text file written in whole frames: one ``write`` call then ``flush`` per frame."""
+    """A text file written in whole frames: one ``write`` system call per frame, no user-space buffer.
+
+    A frame's rows reach the OS in one ``os.write`` (so a ``kill -9`` cannot cut a line in half).
+    If a write fails part-way (disk full), the file is cut back to the end of the last whole frame
+    before the error is raised, so what is on disk always parses. A file whose folder was removed
+    mid-run (its link count drops to 0) raises ``OSError(ENOENT)`` on the next frame instead of
+    writing on into a deleted file.
+    """
 
     def __init__(self, path: Path, header: str = "") -> None:
         self.path = Path(path)
-        self._fh = open(self.path, "w", encoding="utf-8", newline="")
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._size = 0   # bytes of whole frames on disk
+        self.closed = False
         if header:
-            self._fh.write(header)
-            self._fh.flush()
+            self.write_block(header)
+
+    def _error(self, err: OSError) -> OSError:
+        return OSError(err.errno, err.strerror or str(err), str(self.path))
 
     def write_block(self, text: str) -> None:
-        if text:
-            self._fh.write(text)
-        self._fh.flush()
+        if self.closed:
+            raise ValueError(f"{self.path} is closed")
+        try:
+            if os.fstat(self._fd).st_nlink == 0:
+                raise OSError(errno.ENOENT, "output file was deleted (was the output folder removed?)")
+        except OSError as err:
+            raise self._error(err) from None
+        if not text:
+            return
+        data = text.encode("utf-8")
+        view = memoryview(data)
+        done = 0
+        try:
+            while done < len(data):
+                done += os.write(self._fd, view[done:])
+        except OSError as err:
+            try:   # never leave a torn line: back to the last whole frame
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                pass
+            raise self._error(err) from None
+        self._size += len(data)
 
     def close(self) -> None:
-        if not self._fh.closed:
-            try:
-                self._fh.flush()
-            finally:
-                self._fh.close()
+        if not self.closed:
+            self.closed = True
+            os.close(self._fd)
 
 
 class CsvSink:
