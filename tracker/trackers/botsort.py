@@ -20,15 +20,22 @@ from ..types import Detections
 from .bytetrack import ByteTrackConfig, ByteTracker
 from .gmc import CameraMotion, warp_states
 from .matching import cosine_cost
+from .track import LOST
 
 
 @dataclass
 class BotSortConfig(ByteTrackConfig):
+    # this project's defaults on top of ByteTrack's (docs/benchmarks.md has the measurements)
+    track_buffer: int = 60  # frames (at 30 fps) a lost track is kept: 2 s of occlusion
+    report_lost_frames: int = 15  # also report lost tracks (predicted box) this many frames (at 30 fps)
+    last_box_recovery: bool = True  # OC-SORT OCR: unmatched lost tracks get a second chance with
+    # their last observed box (objects that stopped while hidden are not where the prediction went)
     gmc_method: str = "sparseOptFlow"  # camera-motion compensation: sparseOptFlow | ecc | orb | none
     gmc_downscale: int = 2  # GMC works on an image this many times smaller
-    proximity_thresh: float = 0.5  # appearance may only decide pairs with 1-IoU below this
-    appearance_thresh: float = 0.25  # cosine distance above which appearance is ignored
-    appearance_weight: float = 0.5  # cost = min(iou cost, weight * cosine distance) (BoT-SORT)
+    appearance_weight: float = 0.5  # cost = weight * cosine distance + (1 - weight) * (1 - IoU)
+    appearance_veto: float = 0.3  # cosine distance above which a pair never matches (1.0: off)
+    reid_thresh: float = 0.15  # a lost track may match a box out of IoU reach if this alike ...
+    reid_radius: float = 2.0  # ... and its centre is within this many track heights
     feat_momentum: float = 0.9  # track embedding = momentum * old + (1 - momentum) * new
 
 
@@ -61,6 +68,15 @@ class BotSortTracker(ByteTracker):
             return cost
         cfg = self.cfg
         app = cosine_cost(t.feat[rows], dets.feat[det_rows])
-        app[~t.feat[rows].any(axis=1)] = 1.0  # tracks never seen with an embedding
-        usable = (app < cfg.appearance_thresh) & (cost < cfg.proximity_thresh)
-        return np.where(usable, np.minimum(cost, cfg.appearance_weight * app), cost)
+        has_feat = t.feat[rows].any(axis=1)[:, None]  # tracks seen with an embedding
+        # motion says "possible" (IoU gate), or re-identification of a lost track: looks alike and is
+        # near where it was predicted (IoU is 0 after a long occlusion even when it is the same object)
+        track_xywh = t.mean[rows, :4]
+        det_centre = (dets.xyxy[det_rows, :2] + dets.xyxy[det_rows, 2:]) / 2
+        centre_dist = np.linalg.norm(track_xywh[:, None, :2] - det_centre[None], axis=2)
+        near = centre_dist < cfg.reid_radius * track_xywh[:, 3:4]
+        lost = (t.state[rows] == LOST)[:, None]
+        allowed = ((cost <= cfg.match_thresh) | (lost & near & (app < cfg.reid_thresh)))
+        allowed &= app < cfg.appearance_veto
+        fused = cfg.appearance_weight * app + (1 - cfg.appearance_weight) * np.minimum(cost, 1.0)
+        return np.where(has_feat, np.where(allowed, fused, np.inf), cost)
