@@ -90,10 +90,15 @@ def read_gt(seq_dir: Path) -> Optional[np.ndarray]:
 
 
 def track_sequence(tracker, dets_by_frame: Dict[int, Detections], num_frames: int, images=None
-                   ) -> tuple[np.ndarray, float]:
-    """Run ``tracker`` over frames 1..num_frames; returns (MOT result rows, tracking seconds)."""
+                   ) -> tuple[np.ndarray, float, np.ndarray]:
+    """Run ``tracker`` over frames 1..num_frames.
+
+    Returns (MOT result rows, tracking seconds, per row: True when matched to a detection,
+    False for a predicted box).
+    """
     tracker.reset()
     lines: List[str] = []
+    observed: List[np.ndarray] = []
     spent = 0.0
     empty = Detections.empty()
     for frame in range(1, num_frames + 1):
@@ -103,9 +108,10 @@ def track_sequence(tracker, dets_by_frame: Dict[int, Detections], num_frames: in
         tracks = tracker.update(dets, image=image)
         spent += time.perf_counter() - start
         lines.append(format_mot_rows(frame, tracks))
+        observed.append(tracks.det_index >= 0)
     text = "".join(lines)
     rows = np.array([l.split(",") for l in text.splitlines()], np.float64) if text else np.zeros((0, 10))
-    return rows.reshape(-1, 10), spent
+    return rows.reshape(-1, 10), spent, np.concatenate(observed) if observed else np.zeros(0, bool)
 
 
 def _model_detections(seq_dir: Path, info, model: str, device: Optional[str]) -> Dict[int, Detections]:
@@ -140,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="detector device for --detections model")
     p.add_argument("--out", help="output folder (default runs/eval/<tracker>)")
     p.add_argument("--interpolate", action="store_true", help="offline: fill gaps of finished tracks")
-    p.add_argument("--interpolate-method", choices=("linear", "gaussian"), default="linear")
-    p.add_argument("--max-gap", type=int, default=20, help="longest gap (frames) --interpolate fills")
+    p.add_argument("--interpolate-method", choices=("linear", "gaussian"), default="gaussian",
+                   help="linear, or linear then Gaussian smoothing of each track (default)")
+    p.add_argument("--max-gap", type=int, default=30, help="longest gap (frames) --interpolate fills")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a tracker option, e.g. --set track_buffer=60 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="print only the combined line")
@@ -177,10 +184,11 @@ def main_eval(argv: List[str]) -> int:
             dets = _model_detections(seq_dir, info, args.model, args.device)
         length = info.length or max(dets, default=0)
         tracker = tracker_cls(config, frame_rate=info.fps)
-        rows, spent = track_sequence(tracker, dets, length)
+        rows, spent, observed = track_sequence(tracker, dets, length)
         seconds, frames = seconds + spent, frames + length
         if args.interpolate:
-            rows = interpolate_tracks(rows, max_gap=args.max_gap, method=args.interpolate_method)
+            rows = interpolate_tracks(rows, max_gap=args.max_gap, method=args.interpolate_method,
+                                      observed=observed)
         with open(out_dir / f"{seq_dir.name}.txt", "w") as fh:
             fh.writelines(f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]:.4f},-1,-1,-1\n"
                           for r in rows)

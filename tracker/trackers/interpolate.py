@@ -15,7 +15,7 @@ INTERPOLATION_METHODS = ("linear", "gaussian")
 
 
 def interpolate_tracks(rows: np.ndarray, max_gap: int = 20, method: str = "linear",
-                       sigma: float = 1.0) -> np.ndarray:
+                       sigma: float = 2.0, observed: np.ndarray | None = None) -> np.ndarray:
     """Fill gaps of up to ``max_gap`` missing frames in MOTChallenge result rows.
 
     Args:
@@ -23,6 +23,9 @@ def interpolate_tracks(rows: np.ndarray, max_gap: int = 20, method: str = "linea
         max_gap: largest number of missing frames to fill.
         method: ``linear`` or ``gaussian`` (linear, then each track's boxes smoothed with a
             Gaussian of ``sigma`` frames over each contiguous run).
+        observed: optional (N,) bool, False for rows the tracker predicted without a detection
+            (``report_lost_frames``): inside a filled gap they are replaced by the interpolation,
+            after a track's last detection they are kept as they are.
     Returns:
         rows sorted by frame then id; filled rows carry the score of the earlier observation.
     """
@@ -31,6 +34,10 @@ def interpolate_tracks(rows: np.ndarray, max_gap: int = 20, method: str = "linea
     rows = np.asarray(rows, np.float64)
     if len(rows) == 0:
         return rows
+    predicted = np.zeros((0, rows.shape[1]))
+    if observed is not None:
+        observed = np.asarray(observed, bool)
+        predicted, rows = rows[~observed], rows[observed]
     out = []
     for tid in np.unique(rows[:, 1]):
         track = rows[rows[:, 1] == tid]
@@ -51,6 +58,12 @@ def interpolate_tracks(rows: np.ndarray, max_gap: int = 20, method: str = "linea
             track[:, 2:6] = _smooth_runs(track[:, 0].astype(np.int64), track[:, 2:6], sigma)
         out.append(track)
     result = np.concatenate(out)
+    if len(predicted):  # keep predictions that the interpolation did not replace
+        have = set(zip(result[:, 0].astype(np.int64).tolist(), result[:, 1].astype(np.int64).tolist()))
+        extra = [i for i, (f, tid) in enumerate(zip(predicted[:, 0].astype(np.int64).tolist(),
+                                                    predicted[:, 1].astype(np.int64).tolist()))
+                 if (f, tid) not in have]
+        result = np.concatenate([result, predicted[extra]])
     return result[np.lexsort((result[:, 1], result[:, 0]))]
 
 
