@@ -18,6 +18,22 @@ from ..types import Frame, Tracks
 
 CSV_HEADER = "frame,time_s,track_id,class_id,class_name,x1,y1,x2,y2,score\n"
 
+# Sinks stop (ENOSPC) while this much space is still free, so the video trailer and summary.json
+# can still be written and every file stays valid.
+MIN_FREE_BYTES = 64 * 1024
+
+
+def check_free_space(fd: int, path, reserve: int = MIN_FREE_BYTES) -> None:
+    """Raise ``OSError(ENOSPC)`` when the file system holding ``fd`` has less than ``reserve`` bytes free."""
+    try:
+        st = os.fstatvfs(fd)
+    except OSError:
+        return   # cannot tell: let the write itself report a full disk
+    free = st.f_bavail * st.f_frsize
+    if free < reserve:
+        raise OSError(errno.ENOSPC, f"disk almost full ({free // 1024} KiB left), stopped before it fills",
+                      str(path))
+
 
 def _csv_field(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
@@ -54,6 +70,7 @@ class _LineFile:
             raise self._error(err) from None
         if not text:
             return
+        check_free_space(self._fd, self.path, MIN_FREE_BYTES + len(text))
         data = text.encode("utf-8")
         view = memoryview(data)
         done = 0
