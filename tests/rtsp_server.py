@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import signal
 import socket
@@ -82,6 +83,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+_RUNNING: "set[RtspServer]" = set()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """No orphan servers, even when a test run is interrupted."""
+    for server in list(_RUNNING):
+        server.stop()
+
+
 def _listening(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
@@ -137,6 +148,7 @@ class RtspServer:
         self._log_file = open(self.log_path, "ab")
         self._proc = subprocess.Popen(args, env=_system_env(), stdin=subprocess.DEVNULL,
                                       stdout=self._log_file, stderr=self._log_file)
+        _RUNNING.add(self)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -152,6 +164,7 @@ class RtspServer:
     def stop(self) -> None:
         """Kill the server (clients see the connection drop, as when a camera reboots)."""
         proc, self._proc = self._proc, None
+        _RUNNING.discard(self)
         if proc is not None:
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGCONT)  # in case it was paused: let it die

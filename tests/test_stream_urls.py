@@ -113,3 +113,11 @@ def test_stream_source_attributes_without_connecting():
     assert src.stats_snapshot().frames_read == 0 and not src.consume_reset()
     with pytest.raises(UserError):
         StreamSource("rtsp://cam/x", reconnect_max=-1)
+
+
+def test_missing_webcam_fails_with_one_clear_line():
+    source = StreamSource(97, reconnect_max=2, reconnect_backoff=(0.05, 2.0, 0.1))
+    assert source.name == "webcam 97" and source.is_webcam
+    with pytest.raises(UserError, match=r"^cannot reach stream webcam 97: cannot open the camera .* "
+                                        r"after 2 attempts$"):
+        list(source)

@@ -64,6 +64,7 @@ import logging
 import os
 import queue
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -227,8 +228,7 @@ class StreamSource:
         self._next_index = 0
         self._t0: Optional[float] = None
         self._arrivals: Deque[float] = deque()  # arrival times of recent frames, for stats.fps
-        if not self.is_webcam:
-            configure_ffmpeg_capture_options()
+        configure_ffmpeg_capture_options()
 
     # ---------------------------------------------------------------- public API
     def start(self) -> "StreamSource":
@@ -352,7 +352,10 @@ class StreamSource:
     def _connect(self) -> Tuple[Optional[cv2.VideoCapture], Optional[np.ndarray], str]:
         """Open the stream and read its first frame: (capture, frame, "") or (None, None, why)."""
         if self.is_webcam:
-            cap = cv2.VideoCapture(int(self._target))
+            # on Linux ask V4L2 directly: CAP_ANY would also try FFmpeg and Orbbec backends and
+            # print an error block for each on every reconnect attempt
+            backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
+            cap = cv2.VideoCapture(int(self._target), backend)
         else:
             cap = cv2.VideoCapture(str(self._target), cv2.CAP_FFMPEG, [
                 cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout_s * 1000),
