@@ -142,7 +142,13 @@ def run_track(argv: List[str]) -> int:
     bar = None
     if show_progress:
         from tqdm import tqdm
-        bar = tqdm(total=run.total_frames, unit="frame", dynamic_ncols=True, file=sys.stderr,
+        try:
+            columns, lines = os.get_terminal_size(sys.stderr.fileno())
+        except OSError:
+            columns, lines = 0, 0
+        # a terminal that reports a 0x0 size (e.g. a bare pty) would make tqdm print nothing
+        bar = tqdm(total=run.total_frames, unit="frame", ncols=columns if columns >= 40 else 100,
+                   nrows=lines if lines > 0 else 24, file=sys.stderr,
                    desc=_mask(", ".join(s.name for s in run.sources))[:40])
     try:
         for n, _result in enumerate(run, 1):
