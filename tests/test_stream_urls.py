@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from tracker.errors import UserError
-from tracker.sources.stream import StreamSource, open_streams, read_stream_list
+from tracker.sources.stream import StreamSource, open_streams, read_stream_list, stats_line
 from tracker.sources.urls import (CredentialMaskingFilter, install_log_masking, is_stream_url,
                                   mask_url, safe_name)
 
@@ -121,3 +121,11 @@ def test_missing_webcam_fails_with_one_clear_line():
     with pytest.raises(UserError, match=r"^cannot reach stream webcam 97: cannot open the camera .* "
                                         r"after 2 attempts$"):
         list(source)
+
+
+def test_stats_line():
+    a, b = StreamSource("rtsp://h/a", source_id="a"), StreamSource("rtsp://h/b", source_id="b")
+    with b._lock:
+        b._stats.connected, b._stats.fps, b._stats.frames_dropped, b._stats.reconnects = True, 15, 3, 1
+    assert stats_line([a, object(), b]) == "a: down | b: 15.0 fps, 3 dropped, 1 reconnect"
+    assert stats_line([]) == ""
