@@ -242,7 +242,8 @@ class TorchEmbedder(BaseEmbedder):
         super().__init__(input_hw, max_batch)
         self.device = torch.device(device)
         self.half = bool(half) and self.device.type == "cuda"
-        self.model = model.eval().to(self.device)
+        # channels_last: ~2x faster depthwise/1x1 convs on CPU (oneDNN), and what GPUs prefer too
+        self.model = model.eval().to(self.device, memory_format=torch.channels_last)
         if self.half:
             self.model = self.model.half()
         with torch.inference_mode():
@@ -254,6 +255,7 @@ class TorchEmbedder(BaseEmbedder):
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             x = torch.from_numpy(batch).to(self.device, non_blocking=True)
+            x = x.contiguous(memory_format=torch.channels_last)
             if self.half:
                 x = x.half()
             return self.model(x).float().cpu().numpy()
