@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from typing import List, Optional
 
 from .errors import UserError
@@ -113,6 +114,17 @@ def _setup_logging() -> None:
     log.setLevel(logging.INFO)
 
 
+STATUS_EVERY_S = 30.0
+
+
+def _stream_status(sources) -> str:
+    try:
+        from .sources.stream import stats_line
+    except ImportError:  # pragma: no cover
+        return ""
+    return stats_line(sources)
+
+
 def _mask(text: str) -> str:
     try:
         from .sources.urls import mask_url
@@ -150,12 +162,21 @@ def run_track(argv: List[str]) -> int:
         bar = tqdm(total=run.total_frames, unit="frame", ncols=columns if columns >= 40 else 100,
                    nrows=lines if lines > 0 else 24, file=sys.stderr,
                    desc=_mask(", ".join(s.name for s in run.sources))[:40])
+    live = any(s.is_live for s in run.sources)
+    last_status = time.monotonic()
     try:
         for n, _result in enumerate(run, 1):
             if bar is not None:
                 bar.update(1)
                 if n % 10 == 0:
-                    bar.set_postfix_str(f"{bar.format_dict.get('rate') or 0:.1f} fps")
+                    status = f"{bar.format_dict.get('rate') or 0:.1f} fps"
+                    if live:
+                        status += " | " + _stream_status(run.sources)
+                    bar.set_postfix_str(status)
+            elif live and not cfg.quiet and time.monotonic() - last_status > STATUS_EVERY_S:
+                # no terminal (a service, a log file): a periodic status line instead of a bar
+                log.info(f"{n} frames | {_stream_status(run.sources)}")
+                last_status = time.monotonic()
     finally:
         if bar is not None:
             bar.close()

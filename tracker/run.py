@@ -20,9 +20,11 @@ from .config import Config, save_config
 from .errors import UserError
 from .pipeline import FrameResult, Pipeline
 from .sinks import BackgroundSink, CsvSink, MotSink, VideoSink
+from .sinks.segments import parse_segment
 
 log = logging.getLogger("tracker")
 
+SUMMARY_EVERY_S = 30.0
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://")
 
 
@@ -90,30 +92,70 @@ def prepare_dir(path: Path) -> Path:
 
 
 class SourceOutputs:
-    """The files of one source: video, CSV, MOT txt and running counts for the summary."""
+    """The files of one source (video, CSV, MOT txt), rotated into segments when asked, plus the
+    running counts for its summary."""
 
     def __init__(self, source, out_dir: Path, cfg: Config, names: Dict[int, str]) -> None:
         self.source = source
         self.dir = prepare_dir(out_dir)
+        self.cfg = cfg
         self.names = names
+        self.segment = parse_segment(cfg.output.segment)
         self.sinks: list = []
+        self.video: Optional[VideoSink] = None
         self.paths: Dict[str, str] = {}
-        if cfg.output.csv:
-            self.sinks.append(CsvSink(self.dir / "tracks.csv", names))
-            self.paths["csv"] = str(self.dir / "tracks.csv")
-        if cfg.output.mot:
-            self.sinks.append(MotSink(self.dir / "tracks.txt"))
-            self.paths["mot"] = str(self.dir / "tracks.txt")
-        if cfg.output.video:
-            fps = source.fps / (cfg.source.vid_stride if not source.is_live else 1)
-            video = VideoSink(self.dir / f"{safe_name(source.name)}.mp4", fps, names, cfg.output.trails)
-            self.video = video
-            self.sinks.append(BackgroundSink(video))
+        self.segments: List[Dict[str, str]] = []
+        self.segment_start: Optional[float] = None
         self.frames = 0
         self.classes_by_id: Dict[int, Dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        self.first_frame_time: Optional[float] = None
+        if self.segment is None:
+            self._open("")
+
+    def _open(self, suffix: str) -> None:
+        cfg, source = self.cfg, self.source
+        paths: Dict[str, str] = {}
+        if cfg.output.csv:
+            self.sinks.append(CsvSink(self.dir / f"tracks{suffix}.csv", self.names))
+            paths["csv"] = str(self.dir / f"tracks{suffix}.csv")
+        if cfg.output.mot:
+            self.sinks.append(MotSink(self.dir / f"tracks{suffix}.txt"))
+            paths["mot"] = str(self.dir / f"tracks{suffix}.txt")
+        if cfg.output.video:
+            fps = source.fps / (cfg.source.vid_stride if not source.is_live else 1) if source.fps else 30.0
+            self.video = VideoSink(self.dir / f"{safe_name(source.name)}{suffix}.mp4", fps, self.names,
+                                   cfg.output.trails)
+            self.sinks.append(BackgroundSink(self.video))
+            paths["video"] = str(self.video.path)
+        self.paths = paths
+        if suffix:
+            self.segments.append(paths)
+
+    def _close_sinks(self) -> None:
+        error = None
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except BaseException as err:
+                error = error or err
+        self.sinks = []
+        if self.video is not None:
+            self.paths["video"] = str(self.video.path)   # the writer may have fallen back to .avi
+        if error is not None:
+            raise error
+
+    def _segment_full(self, frame) -> bool:
+        kind, limit = self.segment
+        if kind == "time":
+            return frame.time_s - self.segment_start >= limit
+        if self.frames % 25:
+            return False    # checking file sizes every frame would cost a stat() per file
+        return sum(Path(p).stat().st_size for p in self.paths.values() if Path(p).exists()) >= limit
 
     def write(self, frame, tracks) -> None:
+        if self.segment is not None and (self.segment_start is None or self._segment_full(frame)):
+            self._close_sinks()
+            self._open(f"_{len(self.segments) + 1:04d}")
+            self.segment_start = frame.time_s
         for sink in self.sinks:
             sink.write(frame, tracks)
         self.frames += 1
@@ -121,16 +163,12 @@ class SourceOutputs:
             self.classes_by_id[tid][cls] += 1
 
     def close(self) -> None:
-        error = None
-        for sink in self.sinks:
-            try:
-                sink.close()
-            except BaseException as err:
-                error = error or err
-        if hasattr(self, "video"):
-            self.paths["video"] = str(self.video.path)
-        if error is not None:
-            raise error
+        self._close_sinks()
+
+    def output_paths(self) -> dict:
+        if self.segment is None:
+            return dict(self.paths)
+        return {"segments": list(self.segments)}
 
     def unique_tracks(self) -> Dict[str, int]:
         per_class: Dict[str, int] = defaultdict(int)
@@ -154,6 +192,7 @@ class Run:
         from .trackers import make_tracker
 
         self.cfg = cfg
+        parse_segment(cfg.output.segment)   # a bad --segment fails before anything is opened
         self.sources = open_sources(sources, cfg)
         d = cfg.detector
         max_frame = None
@@ -200,8 +239,14 @@ class Run:
 
     def __iter__(self) -> Iterator[FrameResult]:
         self.started = time.time()
+        last_summary = time.monotonic()
         try:
-            yield from self.pipeline
+            for result in self.pipeline:
+                yield result
+                if self.out_dir is not None and time.monotonic() - last_summary > SUMMARY_EVERY_S:
+                    # long runs: a current summary.json exists even if the process is killed
+                    self.write_summaries()
+                    last_summary = time.monotonic()
         finally:
             self.finished = time.time()
             if self.out_dir is not None:
@@ -227,7 +272,7 @@ class Run:
             "stopped_early": self.pipeline.stopped_early,
             "detections_dropped": stats.pop("detections_dropped"),
             "timing_s": {k: round(v, 3) for k, v in stats.items() if k.endswith("_s")},
-            "outputs": outputs.paths if outputs else {},
+            "outputs": outputs.output_paths() if outputs else {},
             "options": self.cfg.to_dict(),
         }
         if self.embedder is not None and frames:
