@@ -33,7 +33,7 @@ class BotSortConfig(ByteTrackConfig):
     gmc_method: str = "sparseOptFlow"  # camera-motion compensation: sparseOptFlow | ecc | orb | none
     gmc_downscale: int = 2  # GMC works on an image this many times smaller
     appearance_weight: float = 0.5  # cost = weight * cosine distance + (1 - weight) * (1 - IoU)
-    appearance_veto: float = 0.3  # cosine distance above which a pair never matches (1.0: off)
+    appearance_veto: float = 0.3  # cosine distance above which a pair never matches (2.0: off)
     reid_thresh: float = 0.15  # a lost track may match a box out of IoU reach if this alike ...
     reid_radius: float = 2.0  # ... and its centre is within this many track heights
     feat_momentum: float = 0.9  # track embedding = momentum * old + (1 - momentum) * new

@@ -27,7 +27,7 @@ class SortConfig:
     match_thresh: float = 0.7  # largest 1-IoU cost accepted for a match (IoU >= 0.3)
     new_track_thresh: float = 0.3  # a detection must score this much to start a track
     min_hits: int = 3  # matches in a row before a new track is confirmed and reported
-    track_buffer: int = 1  # frames (at 30 fps; scaled with the frame rate) a lost track is kept
+    track_buffer: int = 30  # frames (at 30 fps; scaled with the frame rate) a lost track is kept
     per_class: bool = False  # only match tracks and detections of the same class
     nsa: bool = False  # NSA Kalman: measurement noise scaled by (1 - score)
     oru: bool = False  # OC-SORT observation-centric re-update when a lost track is found again
