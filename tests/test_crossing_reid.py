@@ -6,10 +6,9 @@ constant-velocity Kalman prediction carries each track to the side where the *ot
 re-appears. Detections come from the scene's ground truth (its det file); embeddings are computed
 by OSNet from the rendered, mp4-compressed pixels.
 
-DeepSORT is the tracker under test: its matching cascade lets appearance decide among all pairs
-inside the (growing) Kalman gate, which is what this scene needs. (BoT-SORT's fusion,
-``min(IoU cost, appearance cost)``, can only make a pair cheaper, never veto the wrong one, so it
-swaps here with or without ReID, as in the original method.)
+Both appearance-aware trackers are checked: DeepSORT (matching cascade: appearance decides among
+all pairs inside the growing Kalman gate) and BoT-SORT, the default (IoU/appearance fusion with an
+appearance veto and re-identification of lost tracks).
 """
 from __future__ import annotations
 
@@ -45,14 +44,24 @@ def scene(tmp_path_factory):
     return frames, read_det_file(out / "reid_crossing_det.txt"), gt
 
 
-def track_ids_per_person(frames, dets, gt, embedder=None) -> dict:
+_FEATURES: dict = {}  # model -> {frame: embeddings}, computed once for all trackers
+
+
+def embeddings(model: str, frames, dets) -> dict:
+    if model not in _FEATURES:
+        embedder = load_embedder(str(MODELS / model))
+        _FEATURES[model] = {f: embedder.embed(frames[f - 1], d.xyxy) for f, d in dets.items()}
+    return _FEATURES[model]
+
+
+def track_ids_per_person(tracker, frames, dets, gt, feats=None) -> dict:
     """{gt id: [track id in each frame where that person was detected and tracked]}."""
-    trk = make_tracker("deepsort", frame_rate=25.0)
+    trk = make_tracker(tracker, frame_rate=25.0)
     seen: dict = {1: [], 2: []}
     for f, image in enumerate(frames, start=1):
         d = dets.get(f, Detections.empty())
-        if embedder is not None and len(d):
-            d = Detections(d.xyxy, d.score, d.cls, embedder.embed(image, d.xyxy))
+        if feats is not None and len(d):
+            d = Detections(d.xyxy, d.score, d.cls, feats[f])
         tracks = trk.update(d, image=image)
         g = gt[gt[:, 0] == f]
         iou = iou_matrix(tracks.xyxy, tlwh_to_xyxy(g[:, 2:6]))
@@ -63,7 +72,6 @@ def track_ids_per_person(frames, dets, gt, embedder=None) -> dict:
     return seen
 
 
-@needs_shared
 def test_scene_is_a_real_trap(scene):
     """Sanity: both people vanish together, and each comes back on the side it left from."""
     frames, dets, gt = scene
@@ -75,16 +83,20 @@ def test_scene_is_a_real_trap(scene):
         assert abs(cx[hidden[0] - 2] - cx[hidden[-1]]) < 20
 
 
-@needs_shared
-def test_motion_only_swaps_identities(scene):
-    seen = track_ids_per_person(*scene)
+TRACKERS = ["deepsort", "botsort"]
+
+
+@pytest.mark.parametrize("tracker", TRACKERS)
+def test_motion_only_swaps_identities(scene, tracker):
+    seen = track_ids_per_person(tracker, *scene)
     # each person ends with the track the other one started with
     assert seen[1][0] == seen[2][-1] and seen[2][0] == seen[1][-1], seen
 
 
 @needs_shared
+@pytest.mark.parametrize("tracker", TRACKERS)
 @pytest.mark.parametrize("model", ["osnet_x0_25_msmt17.onnx", "osnet_x0_25_msmt17.pth"])
-def test_reid_keeps_both_identities(scene, model):
-    seen = track_ids_per_person(*scene, embedder=load_embedder(str(MODELS / model)))
+def test_reid_keeps_both_identities(scene, tracker, model):
+    seen = track_ids_per_person(tracker, *scene, feats=embeddings(model, *scene[:2]))
     assert set(seen[1]) == {seen[1][0]} and set(seen[2]) == {seen[2][0]}, seen
     assert seen[1][0] != seen[2][0]
