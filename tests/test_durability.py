@@ -217,3 +217,21 @@ def test_output_folder_removed_mid_run_stops_with_a_clear_message(tmp_path, peop
     last = assert_whole_frame_prefix(text, text, CSV_HEADER)
     assert last - frames_before < 60, f"kept going for {last - frames_before} frames after the folder was removed"
     assert stopped_after < 10
+
+
+# -- load ------------------------------------------------------------------------------------------------------
+def test_short_soak_memory_and_time_stay_flat():
+    """3,000 frames of the soak benchmark (tools/bench_pipeline.py --soak): tracks are born and die all
+    the time; the track table, resident memory and per-frame time must not grow with the frame count."""
+    import importlib.util
+
+    from helpers import REPO
+
+    spec = importlib.util.spec_from_file_location("bench_pipeline", REPO / "tools" / "bench_pipeline.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    r = bench.soak(3000, n_objects=30, rss_every=50)
+    assert r["objects_entered"] > 100, "objects must come and go for the soak to mean anything"
+    assert r["max_live_tracks"] < 3 * 30, f"the track table grew to {r['max_live_tracks']} rows"
+    assert r["rss_last_mib"] - r["rss_first_mib"] < 5, r
+    assert r["cpu_growth_pct"] < 50, r        # loose for a short run; the 100,000-frame run gives the number
