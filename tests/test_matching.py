@@ -57,3 +57,22 @@ def test_cost_helpers():
     gallery[0, 0], gallery[0, 1] = f[0], f[1]
     # smallest distance over the two valid gallery rows; the third (zero) row is ignored
     assert np.allclose(gallery_cosine_cost(gallery, np.array([2]), f), [[0, 0, 1]])
+
+
+def test_large_sparse_problems_split_into_groups_give_the_same_optimum():
+    from tracker.boxes import iou_matrix
+    from tracker.trackers.matching import SPLIT_ABOVE, _solve, box_iou
+    rng = np.random.default_rng(3)
+    n = 400
+    assert n * n > SPLIT_ABOVE  # exercises the split path
+    centre = rng.uniform(0, 2500, (n, 2))
+    size = rng.uniform(10, 80, (n, 2))
+    moved = centre + rng.normal(0, 12, (n, 2))
+    a = np.c_[centre - size / 2, centre + size / 2]
+    b = np.c_[moved - size / 2, moved + size / 2][rng.permutation(n)]
+    assert np.allclose(box_iou(a, b), iou_matrix(a, b))
+    cost = 1 - iou_matrix(a, b)
+    split, _, _ = linear_assignment(cost, 0.8)
+    whole = _solve(cost, 0.8, use_lap=True)
+    assert len(split) == len(whole) > n // 2
+    assert cost[split[:, 0], split[:, 1]].sum() == pytest.approx(cost[whole[:, 0], whole[:, 1]].sum())

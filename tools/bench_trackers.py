@@ -4,6 +4,7 @@
     python tools/bench_trackers.py ../shared/data/MOT17-dev            # accuracy + speed table
     python tools/bench_trackers.py --scale --out runs/bench             # time vs boxes per frame (PNG + table)
     python tools/bench_trackers.py ../shared/data/MOT17-dev --features ../shared/data/MOT17-dev-features
+    python tools/bench_trackers.py --gmc ../shared/videos/people_walking.mp4   # camera-motion cost
 
 Every tracker gets the same detections (public ``det/det.txt`` or the ``--features`` files), motion
 only unless ``--features`` is given (then ultralytics BoT-SORT runs ``with_reid`` on the embeddings),
@@ -214,6 +215,49 @@ def scale_table(args) -> str:
     return "\n".join(lines)
 
 
+def gmc_table(video: str, n_frames: int = 150) -> str:
+    """Per-frame cost of each camera-motion method (ours and ultralytics' GMC) on a real video."""
+    import cv2
+
+    from tracker.trackers.gmc import GMC_METHODS, CameraMotion
+
+    cap = cv2.VideoCapture(video)
+    frames = []
+    while len(frames) < n_frames:
+        ok, img = cap.read()
+        if not ok:
+            break
+        frames.append(img)
+    if not frames:
+        raise SystemExit(f"cannot read frames from {video}")
+    h, w = frames[0].shape[:2]
+    lines = [f"camera-motion compensation on {Path(video).name} ({w}x{h}, {len(frames)} frames), ms/frame",
+             "", "| method | ours (downscale 2) | ultralytics GMC (downscale 2) |", "|---|---:|---:|"]
+    try:
+        from ultralytics.trackers.utils.gmc import GMC
+    except ImportError:
+        GMC = None
+    names = {"sparseOptFlow": "sparseOptFlow", "ecc": "ecc", "orb": "orb"}
+    for method in GMC_METHODS:
+        if method == "none":
+            continue
+        ours = CameraMotion(method, downscale=2)
+        start = time.perf_counter()
+        for img in frames:
+            ours.apply(img)
+        ours_ms = 1000 * (time.perf_counter() - start) / len(frames)
+        peer_ms = float("nan")
+        if GMC is not None:
+            peer = GMC(method=names[method], downscale=2)
+            start = time.perf_counter()
+            for img in frames:
+                peer.apply(img)
+            peer_ms = 1000 * (time.perf_counter() - start) / len(frames)
+        lines.append(f"| {method} | {ours_ms:.2f} | {peer_ms:.2f} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("data_root", nargs="?", help="MOTChallenge sequences (needed unless --scale)")
@@ -221,9 +265,12 @@ def main(argv=None) -> int:
     p.add_argument("--ours", nargs="*", default=list(TRACKER_NAMES), help="our trackers to run")
     p.add_argument("--ultralytics", nargs="*", default=list(ULTRALYTICS_NAMES), help="ultralytics trackers")
     p.add_argument("--scale", action="store_true", help="time vs detections per frame (synthetic)")
+    p.add_argument("--gmc", metavar="VIDEO", help="time the camera-motion methods on a video instead")
     p.add_argument("--out", default="runs/bench", help="folder for the scaling plot/table")
     args = p.parse_args(argv)
-    if args.scale:
+    if args.gmc:
+        table = gmc_table(args.gmc)
+    elif args.scale:
         table = scale_table(args)
     else:
         if not args.data_root:
@@ -232,7 +279,8 @@ def main(argv=None) -> int:
     print(table)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / ("tracker_scaling.md" if args.scale else "tracker_bench.md")).write_text(table + "\n")
+    name = "gmc.md" if args.gmc else "tracker_scaling.md" if args.scale else "tracker_bench.md"
+    (out / name).write_text(table + "\n")
     return 0
 
 

@@ -24,10 +24,10 @@ from typing import Optional
 import numpy as np
 
 from ..types import Detections
-from .matching import expand_boxes, gate_classes, height_iou, iou_cost, linear_assignment
+from .matching import box_iou, expand_boxes, gate_classes, height_iou, iou_cost, linear_assignment
 from .sort import SortConfig, SortTracker
 from .track import LOST, TENTATIVE, TRACKED
-from ..boxes import iou_matrix, xywh_to_xyxy
+from ..boxes import xywh_to_xyxy
 
 
 @dataclass
@@ -129,7 +129,7 @@ class ByteTracker(SortTracker):
         if np.any(np.asarray(buffer) > 0):
             track_box = expand_boxes(track_box, buffer)
             det_box = expand_boxes(det_box, np.max(buffer) if np.ndim(buffer) == 0 else 0.0)
-        sim = iou_matrix(track_box, det_box)
+        sim = box_iou(track_box, det_box)
         if hmiou and sim.size:
             sim = sim * height_iou(self.track_xyxy(rows), dets.xyxy)
         if fuse:
@@ -144,5 +144,5 @@ class ByteTracker(SortTracker):
         matched = np.concatenate(matches)[:, 1]
         if len(matched) == 0:
             return candidates
-        overlap = iou_matrix(dets.xyxy[candidates], dets.xyxy[matched]).max(axis=1)
+        overlap = box_iou(dets.xyxy[candidates], dets.xyxy[matched]).max(axis=1)
         return candidates[overlap <= self.cfg.init_iou_max]

@@ -124,9 +124,14 @@ class BoxKalman:
             return np.zeros((len(mean), len(z)))
         proj_mean, s = self.project(mean, cov)
         dims = 2 if only_position else 4
-        d = z[None, :, :dims] - proj_mean[:, None, :dims]  # (N, M, dims)
-        s_inv = np.linalg.inv(s[:, :dims, :dims])
-        return np.einsum("nmi,nij,nmj->nm", d, s_inv, d)
+        s_inv = np.linalg.inv(s[:, :dims, :dims])  # (N, d, d)
+        mu, z = proj_mean[:, :dims], z[:, :dims]
+        # (z - mu)ᵀ S⁻¹ (z - mu) expanded so that only (N, M) arrays are built, never (N, M, d):
+        # zᵀS⁻¹z - 2 (S⁻¹mu)ᵀz + muᵀS⁻¹mu
+        zz = (z[:, :, None] * z[:, None, :]).reshape(len(z), -1)  # (M, d*d)
+        s_mu = np.einsum("nij,nj->ni", s_inv, mu)  # (N, d)
+        return (s_inv.reshape(len(mu), -1) @ zz.T - 2 * s_mu @ z.T
+                + np.einsum("ni,ni->n", s_mu, mu)[:, None])
 
 
 def _diag(values: np.ndarray) -> np.ndarray:

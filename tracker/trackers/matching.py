@@ -16,8 +16,12 @@ except ImportError:  # pragma: no cover - exercised in tests by forcing the fall
     _lap = None
 
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 _EMPTY = np.zeros((0, 2), np.int64)
+# above this many (rows x cols) entries, split the problem into independent groups first
+SPLIT_ABOVE = 20_000
 
 
 def linear_assignment(cost: np.ndarray, max_cost: float, use_lap: bool = True
@@ -35,6 +39,39 @@ def linear_assignment(cost: np.ndarray, max_cost: float, use_lap: bool = True
     n_rows, n_cols = cost.shape
     if n_rows == 0 or n_cols == 0:
         return _EMPTY, np.arange(n_rows), np.arange(n_cols)
+    if n_rows * n_cols > SPLIT_ABOVE:
+        matches = _split_assignment(cost, max_cost, use_lap)
+    else:
+        matches = _solve(cost, max_cost, use_lap)
+    unmatched_rows = np.setdiff1d(np.arange(n_rows), matches[:, 0])
+    unmatched_cols = np.setdiff1d(np.arange(n_cols), matches[:, 1])
+    return matches, unmatched_rows, unmatched_cols
+
+
+def _split_assignment(cost: np.ndarray, max_cost: float, use_lap: bool) -> np.ndarray:
+    """Large, sparse problems (thousands of boxes, each overlapping a few): rows and columns that
+    share no feasible pair cannot affect each other, so solve each connected group on its own.
+    One-to-one groups (the common case) are matched without a solver call."""
+    n_rows, n_cols = cost.shape
+    rows, cols = np.nonzero(cost <= max_cost)
+    if len(rows) == 0:
+        return _EMPTY
+    graph = coo_matrix((np.ones(len(rows)), (rows, n_rows + cols)), shape=(n_rows + n_cols,) * 2)
+    _, label = connected_components(graph, directed=False)
+    row_label, col_label = label[:n_rows], label[n_rows:]
+    edges_per_group = np.bincount(row_label[rows], minlength=label.max() + 1)
+    single = edges_per_group[row_label[rows]] == 1  # one row, one column, one feasible pair
+    out = [np.stack([rows[single], cols[single]], axis=1)]
+    for group in np.unique(row_label[rows[~single]]):
+        r = np.flatnonzero(row_label == group)
+        c = np.flatnonzero(col_label == group)
+        m = _solve(cost[np.ix_(r, c)], max_cost, use_lap)
+        out.append(np.stack([r[m[:, 0]], c[m[:, 1]]], axis=1))
+    return np.concatenate(out).astype(np.int64)
+
+
+def _solve(cost: np.ndarray, max_cost: float, use_lap: bool) -> np.ndarray:
+    """Dense solver: lap (Jonker-Volgenant) or SciPy; returns (K, 2) pairs with cost <= max_cost."""
     cost = np.where(np.isfinite(cost), cost, max_cost + 1.0)
     if _lap is not None and use_lap:
         # extend_cost handles rectangular matrices; cost_limit makes "no match" an option per row
@@ -48,14 +85,44 @@ def linear_assignment(cost: np.ndarray, max_cost: float, use_lap: bool = True
         rows, cols = linear_sum_assignment(clipped)
         keep = cost[rows, cols] <= max_cost
         matches = np.stack([rows[keep], cols[keep]], axis=1).astype(np.int64)
-    unmatched_rows = np.setdiff1d(np.arange(n_rows), matches[:, 0])
-    unmatched_cols = np.setdiff1d(np.arange(n_cols), matches[:, 1])
-    return matches, unmatched_rows, unmatched_cols
+    return matches
 
 
 def iou_cost(track_xyxy: np.ndarray, det_xyxy: np.ndarray) -> np.ndarray:
     """``1 - IoU`` cost matrix."""
-    return 1.0 - iou_matrix(track_xyxy, det_xyxy)
+    return 1.0 - box_iou(track_xyxy, det_xyxy)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU (N, M) like :func:`tracker.boxes.iou_matrix`, but for thousands of boxes only the
+    pairs that overlap along x are computed (sort-and-sweep), the rest are 0."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    if len(a) * len(b) <= SPLIT_ABOVE:
+        return iou_matrix(a, b)
+    order = np.argsort(b[:, 0], kind="stable")
+    bx1 = b[order, 0]
+    widest = float((b[:, 2] - b[:, 0]).max())
+    # b overlaps a along x only if a.x1 - widest < b.x1 < a.x2
+    lo = np.searchsorted(bx1, a[:, 0] - widest, side="right")
+    hi = np.searchsorted(bx1, a[:, 2], side="left")
+    counts = np.maximum(hi - lo, 0)
+    rows = np.repeat(np.arange(len(a)), counts)
+    starts = np.repeat(lo - np.cumsum(np.r_[0, counts[:-1]]), counts)
+    cols = order[np.arange(len(rows)) + starts]
+    out = np.zeros((len(a), len(b)))
+    pair_iou = iou_matrix_pairs(a[rows], b[cols])
+    out[rows, cols] = pair_iou
+    return out
+
+
+def iou_matrix_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of row i of ``a`` with row i of ``b`` (element-wise, not all pairs)."""
+    w = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
+    h = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
+    inter = w * h
+    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
 def expand_boxes(xyxy: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
