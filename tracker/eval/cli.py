@@ -91,7 +91,7 @@ def read_gt(seq_dir: Path) -> Optional[np.ndarray]:
 
 def track_sequence(tracker, dets_by_frame: Dict[int, Detections], num_frames: int, images=None
                    ) -> tuple[np.ndarray, float, np.ndarray]:
-    """Run ``tracker`` over frames 1..num_frames.
+    """Run ``tracker`` over frames 1..num_frames (``images(frame)`` gives its image, if known).
 
     Returns (MOT result rows, tracking seconds, per row: True when matched to a detection,
     False for a predicted box).
@@ -112,6 +112,16 @@ def track_sequence(tracker, dets_by_frame: Dict[int, Detections], num_frames: in
     text = "".join(lines)
     rows = np.array([l.split(",") for l in text.splitlines()], np.float64) if text else np.zeros((0, 10))
     return rows.reshape(-1, 10), spent, np.concatenate(observed) if observed else np.zeros(0, bool)
+
+
+def _image_reader(seq_dir: Path, info):
+    """Frame number -> BGR image from ``img1/`` (for camera-motion compensation), or None if absent."""
+    folder = seq_dir / info.im_dir
+    if not folder.is_dir():
+        return None
+    import cv2
+
+    return lambda frame: cv2.imread(str(folder / f"{frame:06d}{info.im_ext}"))
 
 
 def _model_detections(seq_dir: Path, info, model: str, device: Optional[str]) -> Dict[int, Detections]:
@@ -151,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-gap", type=int, default=30, help="longest gap (frames) --interpolate fills")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a tracker option, e.g. --set track_buffer=60 (repeatable)")
+    p.add_argument("--no-images", action="store_true",
+                   help="do not give the tracker the img1/ frames (no camera-motion compensation)")
     p.add_argument("--quiet", action="store_true", help="print only the combined line")
     return p
 
@@ -184,7 +196,8 @@ def main_eval(argv: List[str]) -> int:
             dets = _model_detections(seq_dir, info, args.model, args.device)
         length = info.length or max(dets, default=0)
         tracker = tracker_cls(config, frame_rate=info.fps)
-        rows, spent, observed = track_sequence(tracker, dets, length)
+        images = None if args.no_images else _image_reader(seq_dir, info)
+        rows, spent, observed = track_sequence(tracker, dets, length, images)
         seconds, frames = seconds + spent, frames + length
         if args.interpolate:
             rows = interpolate_tracks(rows, max_gap=args.max_gap, method=args.interpolate_method,
