@@ -197,8 +197,12 @@ def train(model: nn.Module, data: CropSet, train_mask: np.ndarray, args, rng) ->
         model.classifier = classifier  # saved with the model, so the checkpoint stays torchreid-like
     model.to(device)
     classifier.to(device)
-    params = list(model.parameters()) + ([] if isinstance(model, OSNet) else list(classifier.parameters()))
-    opt = torch.optim.Adam(params, lr=args.lr, weight_decay=5e-4)
+    # the new classifier starts from random, so it learns 10x faster than the pretrained body
+    head_ids = {id(p) for p in classifier.parameters()}
+    body = [p for p in model.parameters() if id(p) not in head_ids]
+    opt = torch.optim.Adam([{"params": body, "lr": args.lr},
+                            {"params": list(classifier.parameters()), "lr": args.lr * 10}],
+                           weight_decay=5e-4)
     losses = []
     for step in range(args.steps):
         model.train()
