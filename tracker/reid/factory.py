@@ -24,6 +24,7 @@ from typing import List, Optional
 import torch
 
 from ..detectors.weights import WEIGHTS_DIR_ENV, weights_dir
+from ..detectors.yolo import select_device
 from ..errors import UserError
 from .backbone import BACKBONES, TorchvisionEmbedder, backbone_arch_from_state_dict
 from .base import BaseEmbedder
@@ -86,12 +87,12 @@ def load_torch_checkpoint(path: Path, device: str = "cpu", half: bool = False) -
 def load_embedder(spec: str, device: str = "cpu", half: bool = False) -> BaseEmbedder:
     """Build the embedder ``spec`` names (see the module docstring), on ``device``.
 
+    ``device``: "cpu", "cuda", "cuda:N", "N", or None/"auto" (the GPU when there is one).
+
     Raises:
         UserError: the file is missing or cannot be loaded; the message names what to do.
     """
-    device = device or "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {device} asked for, but torch sees no CUDA GPU; use --device cpu")
+    device = select_device(device)  # same rules as the detector: auto, "0" -> cuda:0, checks
     path = resolve_reid_weights(str(spec), device)
     if path is None:
         local = weights_dir()

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -27,8 +28,10 @@ def _providers(device: str) -> list:
     available = ort.get_available_providers()
     if device.startswith("cuda"):
         if "CUDAExecutionProvider" not in available:
-            raise UserError(f"--device {device} asked for, but onnxruntime has no CUDA provider "
-                            "(install onnxruntime-gpu, or use the .pth weights / --device cpu)")
+            # the GPU was asked for the whole run (detector too); ReID can still run, on the CPU
+            print(f"warning: onnxruntime has no CUDA provider, ReID runs on the CPU (install "
+                  f"onnxruntime-gpu, or pass the .pth weights to use the GPU)", file=sys.stderr)
+            return ["CPUExecutionProvider"]
         index = device.split(":")[1] if ":" in device else "0"
         return [("CUDAExecutionProvider", {"device_id": int(index)}), "CPUExecutionProvider"]
     return ["CPUExecutionProvider"]
