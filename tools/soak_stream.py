@@ -97,6 +97,17 @@ def soak(duration_s: float, warmup_s: float, fps: int, restart_every_s: Optional
     if not after_warmup:
         raise RuntimeError("no RSS sample after the warm-up: make the run longer than --warmup-s")
     baseline, final = after_warmup[0], after_warmup[-1]
+    # a straight-line fit over the samples after the warm-up: a leak shows as a steady slope
+    # even when the end-to-end growth is small
+    fit = [(t, rss) for t, rss in samples if t >= warmup_s]
+    slope_mib_per_h = 0.0
+    if len(fit) > 2:
+        mean_t = sum(t for t, _ in fit) / len(fit)
+        mean_r = sum(r for _, r in fit) / len(fit)
+        var_t = sum((t - mean_t) ** 2 for t, _ in fit)
+        if var_t > 0:
+            slope_mib_per_h = 3600 * sum((t - mean_t) * (r - mean_r) for t, r in fit) / var_t
+    tenths = [round(fit[min(len(fit) - 1, round(k * (len(fit) - 1) / 10))][1], 1) for k in range(11)]
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     return {
@@ -110,11 +121,14 @@ def soak(duration_s: float, warmup_s: float, fps: int, restart_every_s: Optional
         "rss_mib_end": round(final, 1),
         "rss_mib_max_after_warmup": round(max(after_warmup), 1),
         "rss_growth_pct": round(100.0 * (final - baseline) / baseline, 2),
+        "rss_slope_mib_per_hour": round(slope_mib_per_h, 2),
+        "rss_mib_at_tenths_after_warmup": tenths,
         "csv_rows": rows_before_stop,
         "frames": summary.get("frames"),
         "processing_fps": summary.get("processing_fps"),
         "stream": summary.get("stream"),
         "command": " ".join(cmd).replace("soak-secret", "***"),
+        "rss_samples": [(t, round(rss, 2)) for t, rss in samples],
     }
 
 
@@ -146,10 +160,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     result["max_growth_pct"] = args.max_growth
     result["passed"] = (result["returncode"] == 0 and result["rss_growth_pct"] < args.max_growth
                         and result["csv_rows"] > 0)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    samples = result.pop("rss_samples")
+    print(json.dumps(result, indent=2))
+    if args.json:  # the file also keeps every (seconds, RSS MiB) sample
+        args.json.write_text(json.dumps({**result, "rss_samples": samples}, indent=1) + "\n")
     return 0 if result["passed"] else 1
 
 
