@@ -192,8 +192,21 @@ def run_track(argv: List[str]) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``track`` command; returns the exit code when given ``argv``."""
+    from_console = argv is None
+    code = _main(list(sys.argv[1:] if argv is None else argv))
+    if from_console:
+        # Every file is closed and flushed by now. Skipping the interpreter's teardown avoids a
+        # measured ~150 MB, ~0.5 s spike while torch's native libraries unload.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    return code
+
+
+def _main(argv: List[str]) -> int:
     os.environ.setdefault("YOLO_VERBOSE", "False")   # we print our own progress
-    argv = list(sys.argv[1:] if argv is None else argv)
     _setup_logging()
     try:
         if argv and argv[0] == "eval":
