@@ -68,7 +68,8 @@ def load_torch_checkpoint(path: Path, device: str = "cpu", half: bool = False) -
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise UserError(f"cannot read ReID weights {path}: {str(err).splitlines()[0]}") from None
+        raise UserError(f"cannot read ReID weights {path}: not a torch checkpoint "
+                        f"({type(err).__name__}); pass a .pth/.pt state_dict or an .onnx model") from None
     arch = raw.get("arch") if isinstance(raw, dict) else None  # set by tools/train_reid.py
     try:
         sd = clean_state_dict(raw)
