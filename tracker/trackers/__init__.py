@@ -5,9 +5,6 @@ module and one track table.
     >>> trk = make_tracker("bytetrack", overrides={"track_buffer": 60}, frame_rate=30.0)
     >>> tracks = trk.update(dets, image=None)   # doctest: +SKIP
 """
-from .registry import TRACKER_NAMES, TRACKERS, load_tracker_config, make_tracker
-
-# the best-scoring tracker on our benchmarks (docs/benchmarks.md); configs/default.yaml uses it
-DEFAULT_TRACKER = "botsort"
+from .registry import DEFAULT_TRACKER, TRACKER_NAMES, TRACKERS, load_tracker_config, make_tracker
 
 __all__ = ["DEFAULT_TRACKER", "TRACKER_NAMES", "TRACKERS", "load_tracker_config", "make_tracker"]

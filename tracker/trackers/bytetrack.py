@@ -25,9 +25,8 @@ import numpy as np
 
 from ..types import Detections
 from .matching import box_iou, expand_boxes, gate_classes, height_iou, iou_cost, linear_assignment
-from .sort import SortConfig, SortTracker
+from .sort import SortConfig, SortTracker, corners_from_centre
 from .track import LOST, TENTATIVE, TRACKED
-from ..boxes import xywh_to_xyxy
 
 
 @dataclass
@@ -87,7 +86,7 @@ class ByteTracker(SortTracker):
         if cfg.last_box_recovery:
             lost = unmatched_visible[t.state[unmatched_visible] == LOST]
             left = high[um_high]
-            cost = iou_cost(xywh_to_xyxy(t.obs_xywh[lost]), dets.xyxy[left])
+            cost = iou_cost(corners_from_centre(t.obs_xywh[lost]), dets.xyxy[left])
             if cfg.per_class:
                 cost = gate_classes(cost, t.cls[lost], dets.cls[left])
             m1c, _, um_c = linear_assignment(cost, cfg.last_box_match_thresh)
@@ -96,13 +95,13 @@ class ByteTracker(SortTracker):
 
         # stage 2: weak boxes vs tracks that were visible last frame
         rows = unmatched_visible[t.state[unmatched_visible] == TRACKED]
-        cost = self._box_cost(rows, dets[low], buffer=cfg.second_stage_buffer, hmiou=False, fuse=False)
+        cost = self._box_cost(rows, dets, low, buffer=cfg.second_stage_buffer, hmiou=False, fuse=False)
         m2, _, _ = linear_assignment(cost, cfg.second_match_thresh)
         matches.append(np.stack([rows[m2[:, 0]], low[m2[:, 1]]], axis=1))
 
         # stage 3: remaining confident boxes vs tentative tracks
         left = high[um_high]
-        cost = self._box_cost(tentative, dets[left], buffer=0.0, hmiou=False, fuse=cfg.fuse_score)
+        cost = self._box_cost(tentative, dets, left, buffer=0.0, hmiou=False, fuse=cfg.fuse_score)
         m3, _, um_left = linear_assignment(cost, cfg.unconfirmed_match_thresh)
         matches.append(np.stack([tentative[m3[:, 0]], left[m3[:, 1]]], axis=1))
 
@@ -118,25 +117,28 @@ class ByteTracker(SortTracker):
         if cfg.lost_iou_buffer > 0:
             lost_for = self.frame_id - 1 - self.tracks.last_frame[rows]
             buffer = np.minimum(cfg.lost_iou_buffer * lost_for, cfg.max_iou_buffer)
-        return self._box_cost(rows, dets[det_rows], buffer=buffer, hmiou=cfg.height_iou,
+        return self._box_cost(rows, dets, det_rows, buffer=buffer, hmiou=cfg.height_iou,
                               fuse=cfg.fuse_score)
 
-    def _box_cost(self, rows: np.ndarray, dets: Detections, buffer, hmiou: bool, fuse: bool
-                  ) -> np.ndarray:
-        """1 - IoU between (optionally buffered) predicted track boxes and detections."""
+    def _box_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray, buffer, hmiou: bool,
+                  fuse: bool) -> np.ndarray:
+        """1 - IoU between (optionally buffered) predicted boxes of track ``rows`` and detections
+        ``det_rows``."""
+        if len(rows) == 0 or len(det_rows) == 0:
+            return np.zeros((len(rows), len(det_rows)))
         track_box = self.track_xyxy(rows)
-        det_box = dets.xyxy
+        det_box = dets.xyxy[det_rows]
         if np.any(np.asarray(buffer) > 0):
             track_box = expand_boxes(track_box, buffer)
             det_box = expand_boxes(det_box, np.max(buffer) if np.ndim(buffer) == 0 else 0.0)
         sim = box_iou(track_box, det_box)
-        if hmiou and sim.size:
-            sim = sim * height_iou(self.track_xyxy(rows), dets.xyxy)
+        if hmiou:
+            sim = sim * height_iou(self.track_xyxy(rows), dets.xyxy[det_rows])
         if fuse:
-            sim = sim * dets.score[None, :]
+            sim = sim * dets.score[None, det_rows]
         cost = 1.0 - sim
         if self.cfg.per_class:
-            cost = gate_classes(cost, self.tracks.cls[rows], dets.cls)
+            cost = gate_classes(cost, self.tracks.cls[rows], dets.cls[det_rows])
         return cost
 
     def _not_duplicates(self, candidates: np.ndarray, dets: Detections, matches: list) -> np.ndarray:

@@ -43,9 +43,11 @@ def linear_assignment(cost: np.ndarray, max_cost: float, use_lap: bool = True
         matches = _split_assignment(cost, max_cost, use_lap)
     else:
         matches = _solve(cost, max_cost, use_lap)
-    unmatched_rows = np.setdiff1d(np.arange(n_rows), matches[:, 0])
-    unmatched_cols = np.setdiff1d(np.arange(n_cols), matches[:, 1])
-    return matches, unmatched_rows, unmatched_cols
+    free_rows = np.ones(n_rows, bool)
+    free_rows[matches[:, 0]] = False
+    free_cols = np.ones(n_cols, bool)
+    free_cols[matches[:, 1]] = False
+    return matches, np.flatnonzero(free_rows), np.flatnonzero(free_cols)
 
 
 def _split_assignment(cost: np.ndarray, max_cost: float, use_lap: bool) -> np.ndarray:

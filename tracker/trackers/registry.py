@@ -25,6 +25,8 @@ TRACKERS = {
     "deepsort": DeepSortTracker,
 }
 TRACKER_NAMES: tuple[str, ...] = tuple(TRACKERS)
+# the best-scoring tracker on our benchmarks (docs/benchmarks.md); configs/default.yaml uses it
+DEFAULT_TRACKER = "botsort"
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "trackers"
 
 
@@ -96,7 +98,7 @@ def load_tracker_config(name_or_path: Union[str, Path], overrides: Optional[Mapp
     return cls, cls.config_class(**kwargs)
 
 
-def make_tracker(name_or_path: Union[str, Path] = "botsort", overrides: Optional[Mapping[str, Any]] = None,
+def make_tracker(name_or_path: Union[str, Path] = DEFAULT_TRACKER, overrides: Optional[Mapping[str, Any]] = None,
                  frame_rate: float = 30.0):
     """Build a tracker: ``make_tracker("bytetrack", {"track_buffer": 60}, frame_rate=25)``.
 

@@ -12,7 +12,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..boxes import xywh_to_xyxy, xyxy_to_xywh
+from ..boxes import xyxy_to_xywh
+from ..errors import UserError
 from ..types import Detections, Tracks
 from .kalman import BoxKalman
 from .matching import gate_classes, iou_cost, linear_assignment
@@ -39,6 +40,12 @@ class SortConfig:
     report_lost_frames: int = 0  # also report lost tracks (predicted box) this many frames (at 30 fps)
 
 
+def corners_from_centre(xywh: np.ndarray) -> np.ndarray:
+    """``boxes.xywh_to_xyxy`` without its input checks: called several times per frame on the hot path."""
+    half = xywh[:, 2:] / 2
+    return np.concatenate([xywh[:, :2] - half, xywh[:, :2] + half], axis=1)
+
+
 class SortTracker:
     """SORT: one IoU association of all confirmed and tentative tracks with all confident detections.
 
@@ -52,7 +59,6 @@ class SortTracker:
     def __init__(self, config: Optional[SortConfig] = None, frame_rate: float = 30.0) -> None:
         self.cfg = config or self.config_class()
         if self.cfg.output_box not in ("kalman", "detection"):
-            from ..errors import UserError
             raise UserError(f"output_box must be 'kalman' or 'detection', got {self.cfg.output_box!r}")
         self.frame_rate = float(frame_rate) if frame_rate and frame_rate > 0 else 30.0
         # the buffer is given in frames at 30 fps so one config fits every frame rate
@@ -69,20 +75,19 @@ class SortTracker:
 
     # -- the frame loop ----------------------------------------------------------------------------
     def update(self, dets: Detections, image: Optional[np.ndarray] = None) -> Tracks:
-        """Track one frame: returns the confirmed tracks matched to a detection in this frame."""
+        """Track one frame: returns the confirmed tracks matched to a detection in this frame (plus,
+        with ``report_lost_frames``, recently lost ones at their predicted box, ``det_index`` -1)."""
         self.frame_id += 1
         tracks = self.tracks
         keep = np.flatnonzero(dets.score >= self.cfg.det_thresh)
         dets = dets[keep]  # positions in ``keep`` map back to the caller's detection indices
 
         self._predict(image)
-        was_lost = tracks.state == LOST
         tracks.det_index[:] = -1
         matches, new_candidates = self._associate(dets)
-        self._update_matched(matches, dets, keep, was_lost)
-        n_old = len(tracks)
+        self._update_matched(matches, dets, keep)
         self._start_tracks(dets, new_candidates, keep)
-        self._age_unmatched(n_old)
+        self._age_unmatched()
         return self._report(dets)
 
     def _predict(self, image: Optional[np.ndarray]) -> None:
@@ -105,7 +110,7 @@ class SortTracker:
     # -- shared building blocks --------------------------------------------------------------------
     def track_xyxy(self, rows: np.ndarray) -> np.ndarray:
         """Predicted boxes (xyxy) of track rows."""
-        return xywh_to_xyxy(self.tracks.mean[rows, :4])
+        return corners_from_centre(self.tracks.mean[rows, :4])
 
     def _iou_cost(self, rows: np.ndarray, dets: Detections) -> np.ndarray:
         cost = iou_cost(self.track_xyxy(rows), dets.xyxy)
@@ -113,8 +118,7 @@ class SortTracker:
             cost = gate_classes(cost, self.tracks.cls[rows], dets.cls)
         return cost
 
-    def _update_matched(self, matches: np.ndarray, dets: Detections, keep: np.ndarray,
-                        was_lost: np.ndarray) -> None:
+    def _update_matched(self, matches: np.ndarray, dets: Detections, keep: np.ndarray) -> None:
         if len(matches) == 0:
             return
         t = self.tracks
@@ -125,6 +129,7 @@ class SortTracker:
             self._observation_centric_reupdate(rows, xywh, score)
         mean, cov = self.kf.update(t.mean[rows], t.cov[rows], xywh, score)
         feat = None if dets.feat is None else dets.feat[det_rows]
+        # feat_momentum exists for trackers that smooth embeddings (BoT-SORT); others keep the default
         t.record_match(rows, mean, cov, xywh, score, dets.cls[det_rows], keep[det_rows], self.frame_id,
                        feat, getattr(self.cfg, "feat_momentum", 0.9))
         # lost tracks found again are TRACKED at once; tentative ones after min_hits matches
@@ -170,7 +175,7 @@ class SortTracker:
         if first:
             self.next_id = t.confirm(np.arange(n_old, len(t)), self.next_id)
 
-    def _age_unmatched(self, n_old: int) -> None:
+    def _age_unmatched(self) -> None:
         """Tracks not matched this frame: tentative ones die, tracked ones become lost, old lost die."""
         t = self.tracks
         unmatched = t.last_frame != self.frame_id
@@ -190,8 +195,8 @@ class SortTracker:
         if self.report_lost > 0:  # short occlusions: the predicted box is a better guess than nothing
             hidden = np.flatnonzero((t.state == LOST) & (self.frame_id - t.last_frame <= self.report_lost))
             rows = np.concatenate([rows, hidden])
-        xyxy = xywh_to_xyxy(t.mean[rows, :4])
+        xyxy = corners_from_centre(t.mean[rows, :4])
         if self.cfg.output_box == "detection":
             seen = t.last_frame[rows] == self.frame_id
-            xyxy[seen] = xywh_to_xyxy(t.obs_xywh[rows[seen]])
+            xyxy[seen] = corners_from_centre(t.obs_xywh[rows[seen]])
         return Tracks(xyxy, t.track_id[rows], t.score[rows], t.cls[rows], t.det_index[rows])
