@@ -38,8 +38,10 @@ class CameraMotion:
         self.prev_points: Optional[np.ndarray] = None
         self.prev_keypoints = None
         self.prev_desc = None
+        self._current = None  # (keypoints, descriptors) of the frame being processed (ORB)
         if method == "orb":
-            self.orb = cv2.ORB_create(nfeatures=500)
+            self.fast = cv2.FastFeatureDetector_create(20)  # FAST corners are cheaper than ORB's own
+            self.orb = cv2.ORB_create()
             self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
 
     def reset(self) -> None:
@@ -55,7 +57,7 @@ class CameraMotion:
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
         if self.downscale > 1:
             h, w = grey.shape[:2]
-            grey = cv2.resize(grey, (w // self.downscale, h // self.downscale), interpolation=cv2.INTER_AREA)
+            grey = cv2.resize(grey, (w // self.downscale, h // self.downscale))  # bilinear: cheapest
         if self.prev is None or self.prev.shape != grey.shape:
             self._remember(grey)
             return eye
@@ -72,8 +74,12 @@ class CameraMotion:
         if self.method == "sparseOptFlow":
             self.prev_points = cv2.goodFeaturesToTrack(grey, maxCorners=1000, qualityLevel=0.01,
                                                        minDistance=1, blockSize=3)
-        elif self.method == "orb":
-            self.prev_keypoints, self.prev_desc = self.orb.detectAndCompute(grey, None)
+        elif self.method == "orb":  # _orb already described this frame, except the first one
+            self.prev_keypoints, self.prev_desc = self._current or self._describe(grey)
+            self._current = None
+
+    def _describe(self, grey: np.ndarray):
+        return self.orb.compute(grey, self.fast.detect(grey, None))
 
     def _flow(self, grey: np.ndarray) -> Optional[np.ndarray]:
         if self.prev_points is None or len(self.prev_points) < 4:
@@ -95,7 +101,7 @@ class CameraMotion:
         return warp
 
     def _orb(self, grey: np.ndarray) -> Optional[np.ndarray]:
-        kp, desc = self.orb.detectAndCompute(grey, None)
+        kp, desc = self._current = self._describe(grey)
         if desc is None or self.prev_desc is None or len(kp) < 4:
             return None
         pairs = self.matcher.match(self.prev_desc, desc)
