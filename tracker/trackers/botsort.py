@@ -28,13 +28,12 @@ class BotSortConfig(ByteTrackConfig):
     # this project's defaults on top of ByteTrack's (docs/benchmarks.md has the measurements)
     track_buffer: int = 60  # frames (at 30 fps) a lost track is kept: 2 s of occlusion
     report_lost_frames: int = 15  # also report lost tracks (predicted box) this many frames (at 30 fps)
-    last_box_recovery: bool = True  # OC-SORT OCR: unmatched lost tracks get a second chance with
-    # their last observed box (objects that stopped while hidden are not where the prediction went)
+    last_box_recovery: bool = True  # OC-SORT OCR: lost tracks left unmatched retry with their last seen box
     gmc_method: str = "sparseOptFlow"  # camera-motion compensation: sparseOptFlow | ecc | orb | none
     gmc_downscale: int = 2  # GMC works on an image this many times smaller
     appearance_weight: float = 0.5  # cost = weight * cosine distance + (1 - weight) * (1 - IoU)
     appearance_veto: float = 0.3  # cosine distance above which a pair never matches (2.0: off)
-    reid_thresh: float = 0.15  # a lost track may match a box out of IoU reach if this alike ...
+    reid_thresh: float = 0.15  # cosine distance under which a lost track may match out of IoU reach ...
     reid_radius: float = 2.0  # ... and its centre is within this many track heights
     feat_momentum: float = 0.9  # track embedding = momentum * old + (1 - momentum) * new
 

@@ -47,8 +47,7 @@ class ByteTrackConfig(SortConfig):
     init_iou_max: float = 1.0  # track-aware init: skip new tracks overlapping a live track more
     lost_after_tracked: bool = False  # stage 1 in two steps: visible tracks pick first, then lost ones
     lost_match_thresh: float = 0.8  # largest 1-IoU cost for lost tracks when lost_after_tracked
-    last_box_recovery: bool = False  # OC-SORT OCR: unmatched lost tracks get a second chance with
-    # their last observed box (objects that stopped while hidden are not where the prediction went)
+    last_box_recovery: bool = False  # OC-SORT OCR: lost tracks left unmatched retry with their last seen box
     last_box_match_thresh: float = 0.5  # largest 1-IoU cost for that second chance
 
 

@@ -95,7 +95,7 @@ class SortTracker:
         if len(t) == 0:
             return
         # like ByteTrack: a track we cannot see should not keep growing or shrinking
-        unseen = t.state != TRACKED
+        unseen = t.state == LOST
         t.mean[unseen, 7] = 0.0
         if self.cfg.lost_velocity_decay != 1.0:  # unseen objects tend to slow down or stop
             t.mean[unseen, 4:6] *= self.cfg.lost_velocity_decay
