@@ -18,7 +18,6 @@ import gc
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable, Dict, List
 
 import numpy as np

@@ -3,10 +3,11 @@
 Built from ByteTrack by changing two steps:
   - prediction: after the Kalman predict, every track is moved by the camera motion estimated by
     :class:`~tracker.trackers.gmc.CameraMotion` (only when an image is given);
-  - stage-1 cost: where detections carry embeddings (``Detections.feat``), the IoU cost is fused
-    with the cosine distance to the track's smoothed embedding. A pair may match on appearance
-    only when it is also plausible in space (IoU cost below ``proximity_thresh``, using the
-    buffered boxes of lost tracks) and looks alike (cosine distance below ``appearance_thresh``).
+  - stage-1 cost: where detections carry embeddings (``Detections.feat``), the cost is a weighted
+    sum of 1 - IoU and the cosine distance to the track's smoothed embedding. Pairs that look very
+    different never match (``appearance_veto``); a *lost* track may also match a box out of IoU
+    reach when they look very alike (``reid_thresh``) and the box is near the track's prediction
+    (``reid_radius``) — after a long occlusion IoU is 0 even for the right box.
 Without images and embeddings it is ByteTrack with this project's default extras switched on.
 """
 from __future__ import annotations

@@ -7,19 +7,24 @@ Stages (per frame, after the Kalman prediction):
   3. the remaining confident detections vs tentative tracks (confirming them);
   4. confident detections left over start new tentative tracks.
 
-Switchable extras on top of the original (all off in ``bytetrack.yaml``, used by BoT-SORT's default):
+Switchable extras on top of the original (all off in ``bytetrack.yaml``; BoT-SORT's default turns on
+``last_box_recovery``; the rest measured no gain on MOT17, see docs/benchmarks.md):
+  - ``last_box_recovery``: OC-SORT's OCR — lost tracks still unmatched after stage 1 get a second
+    chance with their last *observed* box (an object that stopped while hidden is not where the
+    velocity carried its prediction);
+  - ``lost_after_tracked``: stage 1 in two steps, visible tracks first, so a lost track cannot take
+    a box that a visible one explains;
   - ``lost_iou_buffer``: C-BIoU — lost tracks' boxes are grown by this fraction per lost frame
     (capped at ``max_iou_buffer``) so an object that moved while hidden still overlaps its track;
   - ``second_stage_buffer``: a fixed buffer for stage 2 (weak boxes are often shifted/shrunk);
   - ``height_iou``: multiply IoU by the overlap of vertical extents (Hybrid-SORT HMIoU);
   - ``init_iou_max``: track-aware initialisation — no new track from a box that overlaps a live
     track by more than this IoU (duplicates of a tracked object are not new objects);
-  - ``fuse_score``: similarity times detection score (ByteTrack's MOT20 trick).
+  - ``fuse_score``: similarity times detection score (on in ByteTrack's defaults).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 

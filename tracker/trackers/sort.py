@@ -4,6 +4,12 @@
 the frame loop (predict -> associate -> update matched -> age unmatched -> start new -> report), id
 allocation and memory caps. Subclasses replace only :meth:`SortTracker._associate` (and, for BoT-SORT,
 the prediction step with camera-motion compensation).
+
+Options shared by the whole family (``SortConfig``), each a switch in the trackers' YAML files:
+``nsa`` (confidence-scaled Kalman noise), ``oru`` (OC-SORT re-update after a gap),
+``report_lost_frames`` (report a just-lost track at its predicted box for a few frames: the object is
+usually still there, occluded), ``per_class`` (class-gated association), ``max_lost_tracks`` (memory
+cap on endless streams).
 """
 from __future__ import annotations
 
