@@ -235,3 +235,28 @@ def test_short_soak_memory_and_time_stay_flat():
     assert r["max_live_tracks"] < 3 * 30, f"the track table grew to {r['max_live_tracks']} rows"
     assert r["rss_last_mib"] - r["rss_first_mib"] < 5, r
     assert r["cpu_growth_pct"] < 50, r        # loose for a short run; the 100,000-frame run gives the number
+
+
+def test_output_folder_made_read_only_mid_run(tmp_path, crossing_reference):
+    """The folder turns read-only while the run is going (a read-only remount over it): files already
+    open keep being written, the summary cannot be: exit 2, one line naming the problem, logs complete."""
+    out = tmp_path / "ro"
+    proc = _start(SAMPLE_VIDEO, "--detections", SAMPLE_DETS, "--out", out)
+    _wait_for_lines(proc, out / "tracks.csv", 2)
+    bind = subprocess.run(["mount", "--bind", str(out), str(out)], capture_output=True, text=True)
+    if bind.returncode != 0:
+        proc.kill()
+        proc.wait()
+        pytest.skip(f"cannot bind-mount here (needs root): {bind.stderr.strip()}")
+    try:
+        ro = subprocess.run(["mount", "-o", "remount,bind,ro", str(out)], capture_output=True, text=True)
+        assert ro.returncode == 0, ro.stderr
+        stdout, stderr = proc.communicate(timeout=60)
+        assert not (out / "summary.json").exists()
+    finally:
+        subprocess.run(["umount", "-l", str(out)], capture_output=True)
+    assert_one_line_error(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), "read-only")
+    ref_csv, ref_mot = crossing_reference
+    assert (out / "tracks.csv").read_text() == ref_csv
+    assert (out / "tracks.txt").read_text() == ref_mot
+    assert video_info(out / "crossing.mp4")[0] == 250

@@ -155,12 +155,47 @@ def _best_gain(cost, max_cost) -> float:
     return best
 
 
+SCIPY_BUG = (
+    "BUG (tracker/trackers/matching.py, _solve, SciPy fallback used when lap is missing): "
+    "`np.minimum(cost, max_cost + 1)` leaves costs between max_cost and max_cost + 1 cheaper than the "
+    "infeasible price, so the Hungarian solver may prefer two such pairs (both dropped afterwards) over "
+    "one feasible pair, leaving e.g. a cost-0 pair unmatched. Fix: "
+    "`clipped = np.where(cost <= max_cost, cost, max_cost + 1.0)`. Remove this xfail once fixed.")
+
+
 @FAST
 @given(costs, st.floats(0.05, 1.5))
-@pytest.mark.parametrize("use_lap", [True, False])
+@pytest.mark.parametrize("use_lap", [True, pytest.param(False, marks=pytest.mark.xfail(reason=SCIPY_BUG))])
 def test_linear_assignment_is_valid(use_lap, cost, max_cost):
     matches, ur, uc = linear_assignment(cost.copy(), max_cost, use_lap=use_lap)
     _check_assignment(cost, max_cost, matches, ur, uc)
+
+
+@pytest.mark.xfail(strict=True, reason=SCIPY_BUG)
+def test_scipy_fallback_leaves_no_feasible_pair_unmatched():
+    cost = np.array([[np.inf, np.inf, np.inf, 0.5], [np.inf, np.inf, 0.5, 0.0]])
+    matches, ur, uc = linear_assignment(cost.copy(), 0.25, use_lap=False)
+    assert matches.tolist() == [[1, 3]]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(150, 260), st.integers(140, 200), st.floats(0.002, 0.05), st.integers(0, 2**32 - 1),
+       st.floats(0.2, 0.9))
+def test_large_sparse_assignment_matches_the_dense_solution(n, m, density, seed, max_cost):
+    """Thousands of boxes: the split into independent groups gives the same optimum as one dense solve."""
+    from tracker.trackers import matching
+
+    rng = np.random.default_rng(seed)
+    cost = np.full((n, m), np.inf)
+    feasible = rng.random((n, m)) < density
+    cost[feasible] = rng.uniform(0, 1, int(feasible.sum()))
+    matches, ur, uc = linear_assignment(cost.copy(), max_cost)
+    _check_assignment(cost, max_cost, matches, ur, uc)
+    solve = getattr(matching, "_solve", None)
+    if solve is not None:
+        dense = solve(cost.copy(), max_cost, True)
+        gain = lambda mm: sum(max_cost - cost[r, c] for r, c in mm)
+        assert abs(gain(matches) - gain(dense)) < 1e-6
 
 
 @settings(max_examples=40, deadline=None)

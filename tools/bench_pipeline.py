@@ -123,8 +123,9 @@ def soak(frames: int = 100_000, n_objects: int = 30, tracker: str = None, out_di
     trk = make_tracker(name, frame_rate=30.0)
     sinks = [CsvSink(out / "tracks.csv", {0: "person"}), MotSink(out / "tracks.txt")]
     image = np.zeros((1, 1, 3), np.uint8)        # the writers never look at pixels
-    frame_ms = np.zeros(frames)       # wall clock per frame
-    cpu_ms = np.zeros(frames)         # CPU time of this thread per frame (blind to other jobs' load)
+    frame_ms = np.full(frames, 0.0)   # wall clock per frame (np.full touches the pages now: RSS must
+                                      # not grow later just because the array is being filled in)
+    cpu_ms = np.full(frames, 0.0)     # CPU time of this thread per frame
     rss_at, rss_mib = [], []
     rows = 0
     max_live = 0
