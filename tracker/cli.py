@@ -188,6 +188,10 @@ def run_track(argv: List[str]) -> int:
                  f"outputs are complete up to the last frame: {run.out_dir}")
     else:
         log.info(f"{frames} frames tracked; results in {run.out_dir}")
+    if run.embedder is not None and frames:
+        stats = run.pipeline.stats
+        log.info(f"ReID cost: {1000 * stats['reid_s'] / frames:.1f} ms/frame "
+                 f"(detector {1000 * stats['inference_s'] / frames:.1f} ms/frame)")
     return 0
 
 
