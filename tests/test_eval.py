@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tracker.errors import UserError
 from tracker.eval.cli import main_eval
 from tracker.eval.metrics import evaluate_sequence, summary
 from tracker.trackers.interpolate import interpolate_tracks
@@ -113,3 +114,41 @@ def test_default_tracker_meets_acceptance_on_mot17_dev(tmp_path, capsys):
     combined = json.loads((tmp_path / "scores.json").read_text())["scores"]["COMBINED"]
     assert combined["HOTA"] >= 51.0 and combined["IDF1"] >= 58.5 and combined["MOTA"] >= 48.2, combined
     assert (tmp_path / "MOT17-04-FRCNN.txt").is_file() and (tmp_path / "scores.csv").is_file()
+
+
+def _tiny_sequence(root: Path, name="TINY-01", n_frames=30):
+    """A MOTChallenge folder: two walkers; the detector misses walker 1 on frames 12-14."""
+    seq = root / name
+    (seq / "gt").mkdir(parents=True)
+    (seq / "det").mkdir()
+    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nframeRate=30\nseqLength={n_frames}\n"
+                                     "imWidth=640\nimHeight=480\n")
+    gt = gt_rows(n_frames)
+    np.savetxt(seq / "gt" / "gt.txt", gt, delimiter=",", fmt="%g")
+    det = gt[~((gt[:, 1] == 1) & np.isin(gt[:, 0], [12, 13, 14]))]
+    det_rows = np.column_stack([det[:, 0], -np.ones(len(det)), det[:, 2:6], np.full(len(det), 0.9)])
+    np.savetxt(seq / "det" / "det.txt", det_rows, delimiter=",", fmt="%g")
+    return seq, det_rows
+
+
+def test_main_eval_public_interpolate_and_features(tmp_path, capsys):
+    import json
+    seq, det_rows = _tiny_sequence(tmp_path / "data")
+    out = tmp_path / "out"
+    args = [str(tmp_path / "data"), "--tracker", "bytetrack", "--out", str(out)]
+    assert main_eval(args) == 0
+    online = json.loads((out / "scores.json").read_text())["scores"]["COMBINED"]
+    assert online["IDSW"] == 0 and online["IDF1"] > 90
+    assert main_eval(args + ["--interpolate", "--interpolate-method", "linear"]) == 0
+    offline = json.loads((out / "scores.json").read_text())["scores"]["COMBINED"]
+    assert offline["FN"] < online["FN"]  # the 3 missed frames are filled in
+    rows = np.loadtxt(out / "TINY-01.txt", delimiter=",")
+    assert set(np.unique(rows[:, 1])) == {1, 2} and len(rows) == 60
+
+    feats = np.zeros((len(det_rows), 4))
+    feats[np.arange(len(det_rows)), (det_rows[:, 3] > 200).astype(int)] = 1.0  # one embedding per walker
+    np.save(tmp_path / "TINY-01.npy", np.column_stack([det_rows, feats]))
+    assert main_eval([str(tmp_path / "data"), "--features", str(tmp_path), "--out", str(out)]) == 0
+    assert "tracker time:" in capsys.readouterr().out
+    with pytest.raises(UserError, match="unknown tracker"):
+        main_eval([str(tmp_path / "data"), "--tracker", "nope"])
