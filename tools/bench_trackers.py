@@ -76,6 +76,31 @@ class UltralyticsAdapter:
         return out[:, 4].astype(np.int64), out[:, :4], out[:, 5]
 
 
+class BoxmotAdapter:
+    """A BoxMOT tracker from its default config, motion only (untested here: BoxMOT is not installed on
+    the development machines; the bench reports it as failed rather than stopping if its API differs)."""
+
+    BOXMOT_NAMES = ("bytetrack", "botsort", "ocsort")
+
+    def __init__(self, name: str, fps: float) -> None:
+        from boxmot import create_tracker
+        from boxmot.utils import TRACKER_CONFIGS
+
+        kwargs = dict(tracker_type=name, tracker_config=TRACKER_CONFIGS / f"{name}.yaml",
+                      reid_weights=None, device="cpu", half=False, per_class=False)
+        self.tracker = create_tracker(**kwargs)
+        if hasattr(self.tracker, "with_reid"):
+            self.tracker.with_reid = False
+        self.blank = np.zeros((1080, 1920, 3), np.uint8)  # BoxMOT wants an image; GMC sees no motion
+
+    def prepare(self, dets: Detections):
+        return np.concatenate([dets.xyxy, dets.score[:, None], dets.cls[:, None]], axis=1).astype(np.float32)
+
+    def step(self, dets):
+        out = np.asarray(self.tracker.update(dets, self.blank)).reshape(-1, 8) if len(dets) else np.zeros((0, 8))
+        return out[:, 4].astype(np.int64), out[:, :4], out[:, 5]
+
+
 def _boxmot_available() -> bool:
     try:
         import boxmot  # noqa: F401
@@ -135,8 +160,11 @@ def accuracy_table(args) -> str:
     for name in args.ultralytics:
         if name in TRACKER_MAP:
             contenders[f"ultralytics/{name}"] = lambda fps, n=name: UltralyticsAdapter(n, fps, with_reid)
-    if _boxmot_available():
-        print("boxmot is installed but not wired in this script yet; skipping it")
+    if _boxmot_available() and not args.features:
+        for name in BoxmotAdapter.BOXMOT_NAMES:
+            contenders[f"boxmot/{name}"] = lambda fps, n=name: BoxmotAdapter(n, fps)
+    else:
+        print("BoxMOT not installed (or --features given): no BoxMOT rows")
     results = {}
     for label, make in contenders.items():
         try:
