@@ -145,7 +145,8 @@ def _model_detections(seq_dir: Path, info, model: str, device: Optional[str]) ->
 
 def build_parser() -> argparse.ArgumentParser:
     from ..trackers import DEFAULT_TRACKER
-    p = argparse.ArgumentParser(prog="track eval", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="track eval", description="Run a tracker on MOTChallenge sequences "
+                                "and score it with TrackEval (HOTA, MOTA, IDF1).")
     p.add_argument("data_root", help="a MOTChallenge sequence folder or a folder containing them")
     p.add_argument("--tracker", default=DEFAULT_TRACKER, help=f"tracker name or YAML (default {DEFAULT_TRACKER})")
     p.add_argument("--detections", choices=("public", "model"), default="public",
