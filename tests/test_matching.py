@@ -76,3 +76,10 @@ def test_large_sparse_problems_split_into_groups_give_the_same_optimum():
     whole = _solve(cost, 0.8, use_lap=True)
     assert len(split) == len(whole) > n // 2
     assert cost[split[:, 0], split[:, 1]].sum() == pytest.approx(cost[whole[:, 0], whole[:, 1]].sum())
+
+
+def test_scipy_fallback_never_leaves_a_feasible_pair_unmatched():
+    # costs just above the threshold must not look cheaper than "infeasible" to the Hungarian solver
+    cost = np.array([[0.0, 0.55], [0.55, np.inf]])
+    m, ur, uc = linear_assignment(cost, max_cost=0.5, use_lap=False)
+    assert m.tolist() == [[0, 0]] and ur.tolist() == [1] and uc.tolist() == [1]

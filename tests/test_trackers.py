@@ -138,6 +138,8 @@ def test_unknown_tracker_and_option_are_user_errors():
         make_tracker("bytetrack", overrides={"bogus": 1})
     with pytest.raises(UserError, match="expected a int"):
         make_tracker("bytetrack", overrides={"track_buffer": "lots"})
+    with pytest.raises(UserError, match="track_buffer"):
+        make_tracker("bytetrack", overrides={"track_buffer": "inf"})
     trk = make_tracker("bytetrack", overrides={"track_buffer": "60", "fuse_score": "false"}, frame_rate=15)
     assert trk.cfg.track_buffer == 60 and trk.cfg.fuse_score is False and trk.max_lost == 30
 

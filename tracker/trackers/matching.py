@@ -81,9 +81,10 @@ def _solve(cost: np.ndarray, max_cost: float, use_lap: bool) -> np.ndarray:
         rows = np.flatnonzero(row_to_col >= 0)
         matches = np.stack([rows, row_to_col[rows]], axis=1).astype(np.int64)
     else:
-        # Hungarian over the full matrix, then drop pairs above the threshold.  Infeasible pairs are
-        # priced high so they are only chosen when nothing else is left (and then dropped).
-        clipped = np.minimum(cost, max_cost + 1.0)
+        # Hungarian over the full matrix, then drop pairs above the threshold. Every infeasible pair
+        # gets the same price, above any feasible one, so trading one for a feasible pair always pays:
+        # no row and column that could be matched are left both unmatched.
+        clipped = np.where(cost <= max_cost, cost, max_cost + 1.0)
         rows, cols = linear_sum_assignment(clipped)
         keep = cost[rows, cols] <= max_cost
         matches = np.stack([rows[keep], cols[keep]], axis=1).astype(np.int64)

@@ -50,7 +50,7 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
         if isinstance(default, float):
             return float(value)
         return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int("inf")
         raise UserError(f"tracker option {key}={value!r}: expected a {type(default).__name__}") from None
 
 
