@@ -102,7 +102,8 @@ def test_sigkill_leaves_logs_that_parse_up_to_the_last_flushed_frame(tmp_path, p
     k_mot = assert_whole_frame_prefix(mot_text, ref_mot)
     # both logs are flushed per frame: they are at most a frame apart
     assert abs(k_csv - k_mot) <= 1
-    assert not (out / "summary.json").exists()
+    if (out / "summary.json").exists():     # long runs refresh it periodically: always whole JSON
+        assert json.loads((out / "summary.json").read_text())["frames"] <= max(k_csv, k_mot) + 1
 
 
 @needs_shared

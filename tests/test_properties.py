@@ -155,24 +155,16 @@ def _best_gain(cost, max_cost) -> float:
     return best
 
 
-SCIPY_BUG = (
-    "BUG (tracker/trackers/matching.py, _solve, SciPy fallback used when lap is missing): "
-    "`np.minimum(cost, max_cost + 1)` leaves costs between max_cost and max_cost + 1 cheaper than the "
-    "infeasible price, so the Hungarian solver may prefer two such pairs (both dropped afterwards) over "
-    "one feasible pair, leaving e.g. a cost-0 pair unmatched. Fix: "
-    "`clipped = np.where(cost <= max_cost, cost, max_cost + 1.0)`. Remove this xfail once fixed.")
-
-
 @FAST
 @given(costs, st.floats(0.05, 1.5))
-@pytest.mark.parametrize("use_lap", [True, pytest.param(False, marks=pytest.mark.xfail(reason=SCIPY_BUG))])
+@pytest.mark.parametrize("use_lap", [True, False])
 def test_linear_assignment_is_valid(use_lap, cost, max_cost):
     matches, ur, uc = linear_assignment(cost.copy(), max_cost, use_lap=use_lap)
     _check_assignment(cost, max_cost, matches, ur, uc)
 
 
-@pytest.mark.xfail(strict=True, reason=SCIPY_BUG)
 def test_scipy_fallback_leaves_no_feasible_pair_unmatched():
+    """Found by the property above: costs just above the limit once beat a feasible cost-0 pair."""
     cost = np.array([[np.inf, np.inf, np.inf, 0.5], [np.inf, np.inf, 0.5, 0.0]])
     matches, ur, uc = linear_assignment(cost.copy(), 0.25, use_lap=False)
     assert matches.tolist() == [[1, 3]]

@@ -36,7 +36,8 @@ def check_free_space(fd: int, path, reserve: int = MIN_FREE_BYTES) -> None:
 
 
 def _csv_field(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+    """Quote a class name when CSV needs it (a bare ``\r`` is a line break to CSV readers too)."""
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n') else text
 
 
 class _LineFile:
