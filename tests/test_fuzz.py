@@ -120,7 +120,10 @@ def _check_config(cfg: Config) -> None:
     assert isinstance(d.half, bool) and isinstance(cfg.output.video, bool) and isinstance(cfg.quiet, bool)
     assert d.model is None or isinstance(d.model, str)
     assert isinstance(cfg.tracker.name, str) and isinstance(cfg.tracker.params, dict)
-    assert cfg.source.max_frames is None or isinstance(cfg.source.max_frames, int)
+    assert cfg.source.max_frames is None or isinstance(cfg.source.max_frames, int) and cfg.source.max_frames >= 1
+    assert cfg.source.vid_stride >= 1 and d.batch >= 1 and d.imgsz > 0 and cfg.output.trails >= 0
+    assert 0 <= d.conf <= 1 and 0 <= d.iou <= 1
+    assert cfg.source.fps is None or cfg.source.fps > 0
 
 
 @FUZZ

@@ -109,6 +109,30 @@ def test_set_override_errors_name_the_key(item, key):
     assert key in str(err.value), str(err.value)
 
 
+@pytest.mark.parametrize("item,key", [
+    ("source.vid_stride=0", "source.vid_stride"),
+    ("source.max_frames=-3", "source.max_frames"),     # would silently drop the last 3 images
+    ("source.fps=-5", "source.fps"),
+    ("detector.conf=1.5", "detector.conf"),
+    ("detector.conf=.nan", "detector.conf"),
+    ("detector.iou=-0.1", "detector.iou"),
+    ("detector.imgsz=0", "detector.imgsz"),
+    ("detector.batch=0", "detector.batch"),
+    ("stream.read_timeout_s=0", "stream.read_timeout_s"),
+    ("stream.reconnect_max=-1", "stream.reconnect_max"),
+    ("output.trails=-4", "output.trails"),
+])
+def test_out_of_range_values_name_the_key(item, key):
+    with pytest.raises(UserError, match=f"config key '{key}' must be"):
+        load_config(overrides=[item])
+
+
+def test_vid_stride_zero_via_cli(tmp_path):
+    """Was a ZeroDivisionError traceback (frame rate / stride) before the range check."""
+    proc = run_track(SAMPLE_VIDEO, "--detections", SAMPLE_DETS, "--vid-stride", 0, "--out", tmp_path / "o")
+    assert_one_line_error(proc, "source.vid_stride")
+
+
 def test_config_values_are_coerced_to_their_type():
     cfg = load_config(overrides=["detector.conf=1", "detector.imgsz=1280.0", "detector.classes=[person, car]"])
     assert cfg.detector.conf == 1.0 and isinstance(cfg.detector.conf, float)

@@ -1,7 +1,7 @@
 """Typed configuration: dataclass defaults ← ``configs/default.yaml`` ← ``--config FILE`` ← ``--set k=v``.
 
-Every key is checked: an unknown key or a value of the wrong type ends in one clear line naming
-the key (``UserError``). Tracker parameters are the exception: any key under ``tracker`` other than
+Every key is checked: an unknown key, a value of the wrong type or out of its range (``_RANGES``)
+ends in one clear line naming the key (``UserError``). Tracker parameters are the exception: any key under ``tracker`` other than
 ``name`` is passed to the tracker, which checks it against its own YAML
 (``configs/trackers/<name>.yaml``).
 
@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,35 @@ def _check_type(key: str, value: Any, hint) -> Any:
     raise UserError(f"config key '{key}' must be {hint.__name__}, got {value!r}")
 
 
+# value ranges: key -> (test, what the value must be); None (where allowed) always passes
+_RANGES = {
+    "detector.imgsz": (lambda v: v > 0, "> 0"),
+    "detector.conf": (lambda v: 0.0 <= v <= 1.0, "between 0 and 1"),
+    "detector.iou": (lambda v: 0.0 <= v <= 1.0, "between 0 and 1"),
+    "detector.batch": (lambda v: v >= 1, ">= 1"),
+    "source.max_frames": (lambda v: v >= 1, ">= 1 (or null for all frames)"),
+    "source.vid_stride": (lambda v: v >= 1, ">= 1"),
+    "source.fps": (lambda v: v > 0, "> 0 (or null for 30)"),
+    "stream.reconnect_max": (lambda v: v >= 0, ">= 0 (0 = retry forever)"),
+    "stream.open_timeout_s": (lambda v: v > 0, "> 0"),
+    "stream.read_timeout_s": (lambda v: v > 0, "> 0"),
+    "stream.reset_after_s": (lambda v: v >= 0, ">= 0"),
+    "output.trails": (lambda v: v >= 0, ">= 0 (0 = off)"),
+}
+
+
+def _check_ranges(cfg: Config) -> None:
+    """Values of the right type but outside their range (``--vid-stride 0``, ``conf: 1.5``, NaN) are
+    reported by key too, before anything runs."""
+    for key, (ok, what) in _RANGES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value is None:
+            continue
+        if isinstance(value, float) and not math.isfinite(value) or not ok(value):
+            raise UserError(f"config key '{key}' must be {what}, got {value!r}")
+
+
 def _apply(cfg: Config, data: Dict[str, Any], origin: str) -> None:
     if not isinstance(data, dict):
         raise UserError(f"{origin}: expected a mapping of config sections, got {type(data).__name__}")
@@ -202,6 +232,7 @@ def load_config(config_file: Optional[str] = None, overrides: Optional[List[str]
         _apply(cfg, _read_yaml(Path(config_file)), str(config_file))
     for item in overrides or []:
         _apply(cfg, parse_override(item), f"--set {item}")
+    _check_ranges(cfg)
     return cfg
 
 
