@@ -82,6 +82,33 @@ def iou_matrix(a, b) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
+def overlap_fraction(xyxy, chunk: int = 512) -> np.ndarray:
+    """For each box, the largest fraction of its own area covered by any *other* box, (N,).
+
+    Intersection over the box's *own* area, not IoU: a small box lying inside a large one scores
+    1.0 (its crop is mostly the other object), while IoU would call it low. Computed in chunks of
+    rows so that thousands of boxes need no N x N x 3 temporaries at once.
+
+    >>> overlap_fraction(np.array([[0, 0, 10, 10], [5, 0, 15, 10], [50, 50, 60, 60]])).tolist()
+    [0.5, 0.5, 0.0]
+    """
+    b = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    n = len(b)
+    out = np.zeros(n)
+    if n < 2:
+        return out
+    area = np.maximum(box_area(b), 1e-9)
+    for start in range(0, n, chunk):
+        a = b[start:start + chunk]
+        iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+        ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+        inter = iw * ih
+        rows = np.arange(len(a))
+        inter[rows, start + rows] = 0.0    # a box does not occlude itself
+        out[start:start + chunk] = (inter / area[start:start + chunk, None]).max(axis=1)
+    return out
+
+
 def clip_xyxy(b, width: int, height: int) -> np.ndarray:
     """Clip xyxy boxes to the image ``[0, width] x [0, height]``."""
     b = _2d(b).copy()

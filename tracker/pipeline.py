@@ -77,8 +77,9 @@ def clean_detections(dets: Detections, width: int, height: int) -> tuple:
     """
     if len(dets) == 0:
         return dets, 0
+    finite = np.isfinite(dets.xyxy).all(axis=1)   # before clipping, which would turn inf into an edge
     xyxy = clip_xyxy(dets.xyxy, width, height)
-    keep = finite_rows(xyxy) & np.isfinite(dets.score)
+    keep = finite & finite_rows(xyxy) & np.isfinite(dets.score)
     if dets.feat is not None:
         keep &= np.isfinite(dets.feat).all(axis=1)
     cleaned = Detections(xyxy, dets.score, dets.cls, dets.feat)[keep]

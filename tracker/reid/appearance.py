@@ -16,25 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..boxes import box_area
-
-
-def overlap_fraction(xyxy: np.ndarray) -> np.ndarray:
-    """For each box, the largest fraction of its own area covered by any *other* box, (N,).
-
-    Intersection over the box's *own* area, not IoU: a small box lying inside a large one scores
-    1.0 (its crop is mostly the other person, whoever is in front), while IoU would call it low.
-    """
-    b = np.asarray(xyxy, np.float64).reshape(-1, 4)
-    n = len(b)
-    if n < 2:
-        return np.zeros(n)
-    ix = np.clip(np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    np.fill_diagonal(inter, 0.0)
-    area = np.maximum(box_area(b), 1e-9)
-    return (inter / area[:, None]).max(axis=1)
+from ..boxes import overlap_fraction  # re-exported: box geometry lives in tracker.boxes
 
 
 def occlusion_mask(xyxy: np.ndarray, thresh: float = 0.2) -> np.ndarray:

@@ -33,10 +33,13 @@ class BotSortConfig(ByteTrackConfig):
     gmc_method: str = "sparseOptFlow"  # camera-motion compensation: sparseOptFlow | ecc | orb | none
     gmc_downscale: int = 2  # GMC works on an image this many times smaller
     appearance_weight: float = 0.5  # cost = weight * cosine distance + (1 - weight) * (1 - IoU)
-    appearance_veto: float = 0.3  # cosine distance above which a pair never matches (2.0: off)
+    appearance_veto: float = 0.35  # cosine distance above which a pair never matches (2.0: off)
     reid_thresh: float = 0.15  # cosine distance under which a lost track may match out of IoU reach ...
     reid_radius: float = 2.0  # ... and its centre is within this many track heights
+    appearance_trust_iou: float = 0.6  # pairs overlapping at least this IoU skip the veto (1.0: never)
     feat_momentum: float = 0.9  # track embedding = momentum * old + (1 - momentum) * new
+    appearance_min_score: float = 0.5  # only detections this confident update a track's appearance ...
+    appearance_max_overlap: float = 0.5  # ... and only if no other box covers more of them than this
 
 
 class BotSortTracker(ByteTracker):
@@ -77,6 +80,8 @@ class BotSortTracker(ByteTracker):
         near = centre_dist < cfg.reid_radius * track_xywh[:, 3:4]
         lost = (t.state[rows] == LOST)[:, None]
         allowed = ((cost <= cfg.match_thresh) | (lost & near & (app < cfg.reid_thresh)))
-        allowed &= app < cfg.appearance_veto
+        # a strong overlap outranks appearance: a person entering the view or half hidden looks
+        # different from their memory but is still where motion says
+        allowed &= (app < cfg.appearance_veto) | (cost <= 1.0 - cfg.appearance_trust_iou)
         fused = cfg.appearance_weight * app + (1 - cfg.appearance_weight) * np.minimum(cost, 1.0)
         return np.where(has_feat, np.where(allowed, fused, np.inf), cost)

@@ -31,6 +31,8 @@ class DeepSortConfig(SortConfig):
     min_hits: int = 3  # matches in a row to confirm a track (n_init)
     track_buffer: int = 30  # frames (at 30 fps) a lost track is kept (max_age)
     gate_position_only: bool = False  # gate on centre only (2 dof) instead of the full box
+    appearance_min_score: float = 0.5  # only detections this confident enter a track's gallery ...
+    appearance_max_overlap: float = 0.5  # ... and only if no other box covers more of them than this
 
 
 class DeepSortTracker(SortTracker):

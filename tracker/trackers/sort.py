@@ -18,7 +18,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..boxes import xyxy_to_xywh
+from ..boxes import overlap_fraction, xyxy_to_xywh
 from ..errors import UserError
 from ..types import Detections, Tracks
 from .kalman import BoxKalman
@@ -134,13 +134,26 @@ class SortTracker:
         if self.cfg.oru:
             self._observation_centric_reupdate(rows, xywh, score)
         mean, cov = self.kf.update(t.mean[rows], t.cov[rows], xywh, score)
-        feat = None if dets.feat is None else dets.feat[det_rows]
+        feat, feat_ok = None, None
+        if dets.feat is not None:
+            feat = dets.feat[det_rows]
+            feat_ok = self._clean_views(dets)[det_rows]
         # feat_momentum exists for trackers that smooth embeddings (BoT-SORT); others keep the default
         t.record_match(rows, mean, cov, xywh, score, dets.cls[det_rows], keep[det_rows], self.frame_id,
-                       feat, getattr(self.cfg, "feat_momentum", 0.9))
+                       feat, getattr(self.cfg, "feat_momentum", 0.9), feat_ok)
         # lost tracks found again are TRACKED at once; tentative ones after min_hits matches
         confirm = rows[(t.state[rows] == LOST) | (t.hits[rows] >= self.cfg.min_hits)]
         self.next_id = t.confirm(confirm, self.next_id)
+
+    def _clean_views(self, dets: Detections) -> np.ndarray:
+        """(N,) bool: detections whose embedding may update a track's appearance memory.
+
+        A weak or partly covered box's crop shows the background or the person in front; learning
+        from it would drift the track's appearance towards someone else's.
+        """
+        min_score = getattr(self.cfg, "appearance_min_score", 0.0)
+        max_overlap = getattr(self.cfg, "appearance_max_overlap", 1.0)
+        return (dets.score >= min_score) & (overlap_fraction(dets.xyxy) <= max_overlap)
 
     def _observation_centric_reupdate(self, rows: np.ndarray, xywh: np.ndarray, score: np.ndarray
                                       ) -> None:

@@ -110,8 +110,12 @@ class TrackTable:
 
     def record_match(self, rows: np.ndarray, mean: np.ndarray, cov: np.ndarray, xywh: np.ndarray,
                      score: np.ndarray, cls: np.ndarray, det_index: np.ndarray, frame: int,
-                     feat: Optional[np.ndarray] = None, feat_momentum: float = 0.9) -> None:
-        """Store the Kalman update and the matched detection's data for tracks ``rows``."""
+                     feat: Optional[np.ndarray] = None, feat_momentum: float = 0.9,
+                     feat_ok: Optional[np.ndarray] = None) -> None:
+        """Store the Kalman update and the matched detection's data for tracks ``rows``.
+
+        ``feat_ok`` (bool per row) limits the appearance update to clean views of the object.
+        """
         self.mean[rows], self.cov[rows] = mean, cov
         self.obs_mean[rows], self.obs_cov[rows] = mean, cov
         self.obs_xywh[rows] = xywh
@@ -126,7 +130,10 @@ class TrackTable:
         self.cls[rows] = np.where(flip, cls, self.cls[rows])
         self.cls_votes[rows] = np.where(flip, 1, votes)
         if feat is not None and self.feat is not None:
-            self._update_appearance(rows, feat, feat_momentum)
+            if feat_ok is not None:
+                rows, feat = rows[feat_ok], feat[feat_ok]
+            if len(rows):
+                self._update_appearance(rows, feat, feat_momentum)
 
     def _update_appearance(self, rows: np.ndarray, feat: np.ndarray, momentum: float) -> None:
         """Exponential moving average of unit embeddings (BoT-SORT), plus a ring buffer (DeepSORT)."""
