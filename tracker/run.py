@@ -247,7 +247,15 @@ class Run:
                     # long runs: a current summary.json exists even if the process is killed
                     self.write_summaries()
                     last_summary = time.monotonic()
-        finally:
+        except BaseException:
+            self.finished = time.time()
+            if self.out_dir is not None:
+                try:
+                    self.write_summaries()
+                except OSError:
+                    pass   # report what stopped the run (disk full, folder removed), not the summary
+            raise
+        else:
             self.finished = time.time()
             if self.out_dir is not None:
                 self.write_summaries()
@@ -297,8 +305,12 @@ class Run:
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write JSON via a temporary file and rename, so a reader never sees half a file."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _json_default(value):
