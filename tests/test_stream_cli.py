@@ -144,8 +144,6 @@ def test_two_streams_get_separate_outputs(rtsp_server_factory, tmp_path):
     assert "b0b-pw" not in all_text([out]) + proc.stdout + proc.stderr
 
 
-@pytest.mark.xfail(strict=False, reason="--segment rotation is not implemented yet in tracker/run.py "
-                                        "and the sinks (issue 5); remove this mark when it is")
 def test_segment_rotation_closes_playable_segments(rtsp_server, tmp_path):
     """Endless runs: ``--segment`` closes each segment as a finished, playable video with its CSV."""
     dets = write_det_file(tmp_path / "det.txt")
