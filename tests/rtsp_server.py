@@ -76,6 +76,19 @@ def gst_rtsp_unavailable_reason() -> Optional[str]:
     return None
 
 
+def make_tls_pem(path: str) -> Optional[str]:
+    """Write a self-signed certificate and key for 127.0.0.1 to ``path`` (PEM); None without openssl."""
+    key, cert = path + ".key", path + ".crt"
+    try:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1"],
+                       check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    Path(path).write_text(Path(cert).read_text() + Path(key).read_text())
+    return path
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -110,16 +123,19 @@ class RtspServer:
         images: optional printf-style JPEG sequence (``dir/frame%05d.jpg``) served in a loop
             instead of the synthetic moving ball.
         log_path: where the server's stderr goes (a temporary file by default); never an unread pipe.
+        tls_pem: PEM file holding a certificate and its key: serve ``rtsps://`` (RTSP over TLS).
     """
 
     def __init__(self, port: int, path: str = "/test", width: int = 320, height: int = 240,
                  fps: int = 15, user: Optional[str] = None, password: Optional[str] = None,
-                 images: Optional[str] = None, log_path: Optional[str] = None) -> None:
+                 images: Optional[str] = None, log_path: Optional[str] = None,
+                 tls_pem: Optional[str] = None) -> None:
         self.port = port
         self.path = path if path.startswith("/") else "/" + path
         self.width, self.height, self.fps = width, height, fps
         self.user, self.password = user, password
         self.images = images
+        self.tls_pem = tls_pem
         self.log_path = log_path or os.path.join(tempfile.gettempdir(), f"rtsp_server_{port}.log")
         self._proc: Optional[subprocess.Popen] = None
         self._log_file = None
@@ -128,7 +144,8 @@ class RtspServer:
     def url(self) -> str:
         """The stream's URL, with the credentials when the server requires them."""
         creds = f"{self.user}:{self.password}@" if self.user and self.password else ""
-        return f"rtsp://{creds}127.0.0.1:{self.port}{self.path}"
+        scheme = "rtsps" if self.tls_pem else "rtsp"
+        return f"{scheme}://{creds}127.0.0.1:{self.port}{self.path}"
 
     @property
     def pid(self) -> Optional[int]:
@@ -145,6 +162,8 @@ class RtspServer:
             args += ["--user", self.user, "--password", self.password]
         if self.images:
             args += ["--images", self.images]
+        if self.tls_pem:
+            args += ["--tls-pem", self.tls_pem]
         self._log_file = open(self.log_path, "ab")
         self._proc = subprocess.Popen(args, env=_system_env(), stdin=subprocess.DEVNULL,
                                       stdout=self._log_file, stderr=self._log_file)
@@ -222,12 +241,13 @@ def main(argv: Optional[list] = None) -> None:
     parser.add_argument("--user")
     parser.add_argument("--password")
     parser.add_argument("--images")
+    parser.add_argument("--tls-pem", help="PEM file with certificate and key: serve rtsps://")
     args = parser.parse_args(argv)
 
     import gi  # only in the system Python
     gi.require_version("Gst", "1.0")
     gi.require_version("GstRtspServer", "1.0")
-    from gi.repository import GLib, Gst, GstRtspServer
+    from gi.repository import Gio, GLib, Gst, GstRtspServer
 
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
@@ -236,11 +256,16 @@ def main(argv: Optional[list] = None) -> None:
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(_launch_string(args))
     factory.set_shared(True)  # one encoder for all clients
-    if args.user and args.password:
+    if (args.user and args.password) or args.tls_pem:
         auth = GstRtspServer.RTSPAuth()
         token = GstRtspServer.RTSPToken()
         token.set_string("media.factory.role", "user")
-        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password), token)
+        if args.user and args.password:
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password), token)
+        else:  # TLS only: every client gets the role without credentials
+            auth.set_default_token(token)
+        if args.tls_pem:
+            auth.set_tls_certificate(Gio.TlsCertificate.new_from_file(args.tls_pem))
         server.set_auth(auth)
         permissions = GstRtspServer.RTSPPermissions()
         permissions.add_permission_for_role("user", "media.factory.access", True)

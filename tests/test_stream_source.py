@@ -17,7 +17,7 @@ import pytest
 from tracker.errors import UserError
 from tracker.sources.base import Source
 from tracker.sources.stream import StreamSource, open_streams
-from rtsp_server import free_port
+from rtsp_server import free_port, make_tls_pem
 
 FAST_BACKOFF = (0.2, 2.0, 1.0)  # keep reconnect tests short
 
@@ -229,3 +229,18 @@ def test_vid_stride_queues_every_nth_frame(rtsp_server):
         source.close()
     assert [f.index for f in frames] == [0, 3, 6, 9, 12, 15, 18, 21]
     assert source.stats_snapshot().frames_read >= 22
+
+
+def test_rtsps_stream_over_tls(rtsp_server_factory, tmp_path):
+    pem = make_tls_pem(str(tmp_path / "server.pem"))
+    if pem is None:
+        pytest.skip("openssl is needed to make the test server's certificate")
+    server = rtsp_server_factory(tls_pem=pem, user="tls", password="tls-secret")
+    assert server.url.startswith("rtsps://")
+    source = StreamSource(server.url, max_frames=5)
+    try:
+        frames = list(source)
+    finally:
+        source.close()
+    assert len(frames) == 5 and frames[0].image.shape == (240, 320, 3)
+    assert source.name.startswith("rtsps://tls:***@")
