@@ -47,6 +47,10 @@ Credentials:
     ``name`` and every message and log line use ``mask_url`` (``rtsp://user:***@host/...``); the raw
     URL is only handed to OpenCV.
 
+TLS (``rtsps://``, ``https://``): FFmpeg does not verify the server's certificate by default (a
+camera's self-signed one works). To verify, set ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` to e.g.
+``rtsp_transport;tcp|tls_verify;1|ca_file;/path/ca.pem`` before starting.
+
 Many streams: ``open_streams(specs, cfg)`` builds one ``StreamSource`` per URL / webcam index /
 line of a ``.streams`` file, with ids ``"0"``, ``"1"``, ... or the ids given in the file.
 
