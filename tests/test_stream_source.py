@@ -231,7 +231,7 @@ def test_vid_stride_queues_every_nth_frame(rtsp_server):
     assert source.stats_snapshot().frames_read >= 22
 
 
-def test_rtsps_stream_over_tls(rtsp_server_factory, tmp_path):
+def test_rtsps_stream_over_tls(rtsp_server_factory, tmp_path, monkeypatch):
     pem = make_tls_pem(str(tmp_path / "server.pem"))
     if pem is None:
         pytest.skip("openssl is needed to make the test server's certificate")
@@ -244,3 +244,13 @@ def test_rtsps_stream_over_tls(rtsp_server_factory, tmp_path):
         source.close()
     assert len(frames) == 5 and frames[0].image.shape == (240, 320, 3)
     assert source.name.startswith("rtsps://tls:***@")
+
+    # certificate verification, as documented in tracker/sources/stream.py: with the server's
+    # certificate as CA it opens; asking for verification without it fails
+    ca = str(tmp_path / "server.pem.crt")
+    monkeypatch.setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", f"rtsp_transport;tcp|tls_verify;1|ca_file;{ca}")
+    verified = StreamSource(server.url, max_frames=2)
+    assert len(list(verified)) == 2
+    monkeypatch.setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp|tls_verify;1")
+    with pytest.raises(UserError, match="TLS certificate.* after 1 attempt"):
+        list(StreamSource(server.url, reconnect_max=1))

@@ -399,6 +399,9 @@ class StreamSource:
             return "no answer (timeout)"
         except OSError as err:
             return mask_url(err.strerror or str(err))
+        if parts.scheme.lower() in ("rtsps", "https"):
+            return ("the server answered but did not serve the stream "
+                    "(wrong path, credentials, or a TLS certificate that failed verification?)")
         return "the server answered but did not serve the stream (wrong path or credentials?)"
 
     def _backoff(self, failures: int) -> float:
