@@ -249,7 +249,8 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="yolo11n.pt")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--tracker", default=None, help="our tracker (default: the configured default)")
-    p.add_argument("--peer-tracker", default="bytetrack.yaml", help="ultralytics tracker YAML")
+    p.add_argument("--peer-tracker", default="botsort.yaml",
+                   help="ultralytics tracker YAML (botsort.yaml is `yolo track`'s default)")
     p.add_argument("--ours-args", default="", help="extra arguments for `track`, e.g. '--batch 4'")
     p.add_argument("--markdown", help="append the result table to this Markdown file")
     a = p.parse_args(argv)

@@ -40,6 +40,7 @@ class DetectorConfig:
     device: Optional[str] = None       # cpu | cuda:0 | None = auto
     half: bool = False                 # FP16 inference, GPU only
     batch: int = 1                     # frames per inference call (files only)
+    threads: Optional[int] = None      # CPU inference threads; None = every core
 
 
 @dataclass
@@ -65,7 +66,7 @@ class SourceConfig:
 
 @dataclass
 class StreamConfig:
-    reconnect_max: int = 10            # reconnect attempts before giving up; 0 = forever
+    reconnect_max: int = 20            # reconnect attempts before giving up (~2.5 min); 0 = forever
     open_timeout_s: float = 5.0
     read_timeout_s: float = 2.0
     reset_after_s: float = 10.0        # outages longer than this reset the tracker

@@ -32,6 +32,10 @@ from .boxes import clip_xyxy, finite_rows
 from .types import Detections, Frame, Tracks
 
 
+# a live stream whose next frame comes this much later than the last had an outage (seconds)
+STREAM_GAP_S = 0.5
+
+
 @dataclass
 class FrameResult:
     """What the pipeline yields per frame.
@@ -199,6 +203,7 @@ class Pipeline:
         self._any_live = any(getattr(s, "is_live", False) for s in self.sources)
         by_id = {s.source_id: s for s in self.sources}
         trackers = {s.source_id: self.tracker_factory(s) for s in self.sources}
+        last_time: Dict[str, float] = {}
         sinks: Dict[str, list] = {}
         threads = [threading.Thread(target=self._read, args=(s,), name=f"read-{s.source_id}", daemon=True)
                    for s in self.sources]
@@ -221,6 +226,11 @@ class Pipeline:
                 source = by_id[frame.source_id]
                 if getattr(source, "consume_reset", None) and source.consume_reset(frame.index):
                     trackers[frame.source_id] = self.tracker_factory(source)  # long outage: start fresh
+                elif source.is_live and frame.source_id in last_time:
+                    fps = source.fps or 25.0
+                    if frame.time_s - last_time[frame.source_id] > max(STREAM_GAP_S, 5.0 / fps):
+                        trackers[frame.source_id].notice_gap()    # short outage: keep the tracks
+                last_time[frame.source_id] = frame.time_s
                 t0 = time.perf_counter()
                 tracks = trackers[frame.source_id].update(dets, frame.image)
                 t1 = time.perf_counter()

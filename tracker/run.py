@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -35,8 +34,10 @@ def is_stream_spec(spec: str) -> bool:
 
 
 def safe_name(text: str) -> str:
-    """A file-system-safe name (credentials must already be masked)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "source"
+    """A file-system-safe name; URLs lose their user part first (no credentials in file names)."""
+    from .sources.urls import safe_name as url_safe_name
+
+    return url_safe_name(str(text))
 
 
 def open_sources(specs: Sequence[str], cfg: Config) -> list:
@@ -57,14 +58,19 @@ def open_sources(specs: Sequence[str], cfg: Config) -> list:
     for spec in file_specs:
         sources.append(open_file_source(spec, max_frames=cfg.source.max_frames,
                                         vid_stride=cfg.source.vid_stride, fps=cfg.source.fps))
+    if len(sources) == 1:
+        sources[0].source_id = "0"
+        return sources
+    # several sources: streams keep the ids open_streams gave them (from a .streams file or their
+    # position); files are named after themselves. Ids name the per-source output folders.
+    seen = set()
     for i, source in enumerate(sources):
-        source.source_id = str(i) if len(sources) > 1 else "0"
-    if len(sources) > 1:
-        seen = set()
-        for i, source in enumerate(sources):   # readable per-stream ids, unique
-            sid = safe_name(getattr(source, "name", str(i)))
-            source.source_id = sid if sid not in seen else f"{sid}_{i}"
-            seen.add(source.source_id)
+        from_streams = i < len(sources) - len(file_specs)
+        sid = str(source.source_id) if from_streams else safe_name(source.name)
+        if sid in seen:
+            sid = f"{sid}_{i}"
+        source.source_id = sid
+        seen.add(sid)
     return sources
 
 
@@ -201,7 +207,7 @@ class Run:
             if getattr(src, "frame_count", None) and cfg.source.max_frames is None and cfg.source.vid_stride == 1:
                 max_frame = src.frame_count
         self.detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
-                                      d.device, d.half, d.weights_dir, max_frame=max_frame)
+                                      d.device, d.half, d.weights_dir, max_frame=max_frame, threads=d.threads)
         self.embedder = None
         if cfg.reid.model:
             from .reid import load_embedder

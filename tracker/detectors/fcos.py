@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..types import Detections, Frame
 from .classes import COCO80, COCO80_NAMES, parse_classes
 from .weights import resolve_weights
-from .yolo import select_device
+from .yolo import cpu_threads, select_device, set_cpu_threads
 
 
 def _coco91_to_80() -> Dict[int, int]:
@@ -39,7 +39,7 @@ class FcosDetector:
 
     def __init__(self, weights: Optional[str] = "default", conf: float = 0.25, iou: float = 0.6,
                  classes=None, device: Optional[str] = None, half: bool = False, imgsz: int = 800,
-                 weights_dir: Optional[str] = None) -> None:
+                 weights_dir: Optional[str] = None, threads: Optional[int] = None) -> None:
         import torch
         from torchvision.models.detection import FCOS_ResNet50_FPN_Weights, fcos_resnet50_fpn
 
@@ -73,11 +73,13 @@ class FcosDetector:
         self.conf = float(conf)
         self._map = _coco91_to_80()
         self._torch = torch
+        self.threads = cpu_threads(threads)
 
     def detect(self, frames: Sequence[Frame]) -> List[Detections]:
         torch = self._torch
         if not frames:
             return []
+        set_cpu_threads(self.device, self.threads)
         dtype = torch.float16 if self.half else torch.float32
         batch = [torch.from_numpy(np.ascontiguousarray(f.image[:, :, ::-1])).to(self.device)
                  .permute(2, 0, 1).to(dtype).div_(255) for f in frames]

@@ -7,6 +7,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -36,12 +37,36 @@ def select_device(device: Optional[str]) -> str:
     return device
 
 
+def cpu_threads(requested: Optional[int] = None) -> int:
+    """Threads for CPU inference: ``requested``, else every core this process may use."""
+    if requested:
+        return max(1, int(requested))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def set_cpu_threads(device: str, threads: int) -> None:
+    """Give torch ``threads`` intra-op threads for CPU inference.
+
+    ultralytics pins torch to ``cpu_count - 1`` threads (1 on a 2-core machine) when it selects a
+    CPU device, a setting meant for training data loaders; for inference all cores are faster
+    (measured on 2 cores: 63 → 40 ms per 640×384 frame for yolo11n). Checked on every call because
+    ultralytics may reset it when it sets up its predictor.
+    """
+    import torch
+
+    if device == "cpu" and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 class YoloDetector:
     """Runs an ultralytics model on batches of frames."""
 
     def __init__(self, model: str = "yolo11n.pt", imgsz: int = 640, conf: float = 0.25,
                  iou: float = 0.7, classes=None, device: Optional[str] = None, half: bool = False,
-                 weights_dir: Optional[str] = None) -> None:
+                 weights_dir: Optional[str] = None, threads: Optional[int] = None) -> None:
         from ultralytics import YOLO
 
         path = resolve_weights(model, weights_dir)
@@ -61,12 +86,14 @@ class YoloDetector:
         self.classes = parse_classes(classes, self.names)
         self.imgsz, self.conf, self.iou = int(imgsz), float(conf), float(iou)
         self.model_name = Path(path).name
+        self.threads = cpu_threads(threads)
         # ultralytics 8.4 renamed `half` to `quantize`; pass it only when asked so CPU runs stay quiet
         self._precision = {"half": True} if self.half else {}
 
     def detect(self, frames: Sequence[Frame]) -> List[Detections]:
         if not frames:
             return []
+        set_cpu_threads(self.device, self.threads)
         results = self.model.predict(
             [f.image for f in frames], imgsz=self.imgsz, conf=self.conf, iou=self.iou,
             classes=self.classes, device=self.device, verbose=False, **self._precision,

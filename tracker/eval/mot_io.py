@@ -21,7 +21,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Optional, TextIO
+from typing import Dict, Iterable, Optional
 
 import numpy as np
 

@@ -29,7 +29,7 @@ def _providers(device: str) -> list:
     if device.startswith("cuda"):
         if "CUDAExecutionProvider" not in available:
             # the GPU was asked for the whole run (detector too); ReID can still run, on the CPU
-            print(f"warning: onnxruntime has no CUDA provider, ReID runs on the CPU (install "
+            print("warning: onnxruntime has no CUDA provider, ReID runs on the CPU (install "
                   f"onnxruntime-gpu, or pass the .pth weights to use the GPU)", file=sys.stderr)
             return ["CPUExecutionProvider"]
         index = device.split(":")[1] if ":" in device else "0"

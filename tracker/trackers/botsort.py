@@ -57,6 +57,11 @@ class BotSortTracker(ByteTracker):
         if hasattr(self, "gmc"):
             self.gmc.reset()
 
+    def notice_gap(self) -> None:
+        # the frames either side of an outage are unrelated views: their "camera motion" would
+        # shift every track to a wrong place
+        self.gmc.reset()
+
     def _predict(self, image: Optional[np.ndarray]) -> None:
         super()._predict(image)
         if image is not None and self.cfg.gmc_method != "none":

@@ -79,6 +79,10 @@ class SortTracker:
         self.frame_id = 0
         self.next_id = 1
 
+    def notice_gap(self) -> None:
+        """The next frame does not follow the last one (a stream outage): forget frame-to-frame
+        state. Tracks are kept; SORT itself has no such state, BoT-SORT's camera motion does."""
+
     # -- the frame loop ----------------------------------------------------------------------------
     def update(self, dets: Detections, image: Optional[np.ndarray] = None) -> Tracks:
         """Track one frame: returns the confirmed tracks matched to a detection in this frame (plus,
