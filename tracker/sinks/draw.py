@@ -28,10 +28,11 @@ class Annotator:
 
     def draw(self, image: np.ndarray, tracks: Tracks) -> np.ndarray:
         """Draw in place and return ``image``."""
-        for (x1, y1, x2, y2), tid, cls, score in zip(tracks.xyxy.astype(int), tracks.track_id,
-                                                     tracks.cls, tracks.score):
+        for (x1, y1, x2, y2), tid, cls, score, det in zip(tracks.xyxy.astype(int), tracks.track_id,
+                                                          tracks.cls, tracks.score, tracks.det_index):
             color = id_color(int(tid))
-            cv2.rectangle(image, (x1, y1), (x2, y2), color, self.thickness)
+            # a box the tracker only predicted (no detection this frame) is drawn thin
+            cv2.rectangle(image, (x1, y1), (x2, y2), color, self.thickness if det >= 0 else 1)
             label = f"{int(tid)} {self.names.get(int(cls), str(int(cls)))} {score:.2f}"
             (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
             ty = max(y1, th + base + 2)
