@@ -172,3 +172,18 @@ def test_segment_rotation_closes_playable_segments(rtsp_server, tmp_path):
         cap.release()
     for path in csvs:
         assert read_rows(path), f"{path.name} has no rows"
+
+
+def test_unreachable_url_with_default_config_fails_fast(tmp_path):
+    """A URL that never delivered a frame gives up after stream.open_retries (3), not the ~2.5 min
+    of reconnect_max meant for cameras that dropped after working."""
+    dets = write_det_file(tmp_path / "det.txt", frames=10)
+    url = f"rtsp://admin:hunter2-secret@127.0.0.1:{free_port()}/live"
+    start = time.monotonic()
+    proc = subprocess.run(track_cmd(url, "--detections", str(dets), "--out", str(tmp_path / "out")),
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert time.monotonic() - start < 30
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].endswith("after 3 attempts"), proc.stderr
+    assert "hunter2-secret" not in proc.stdout + proc.stderr

@@ -67,6 +67,7 @@ class SourceConfig:
 @dataclass
 class StreamConfig:
     reconnect_max: int = 20            # reconnect attempts before giving up (~2.5 min); 0 = forever
+    open_retries: int = 3              # attempts for a stream that never delivered a frame; 0 = reconnect_max
     open_timeout_s: float = 5.0
     read_timeout_s: float = 2.0
     reset_after_s: float = 10.0        # outages longer than this reset the tracker
@@ -141,6 +142,7 @@ _RANGES = {
     "source.vid_stride": (lambda v: v >= 1, ">= 1"),
     "source.fps": (lambda v: v > 0, "> 0 (or null for 30)"),
     "stream.reconnect_max": (lambda v: v >= 0, ">= 0 (0 = retry forever)"),
+    "stream.open_retries": (lambda v: v >= 0, ">= 0 (0 = as reconnect_max)"),
     "stream.open_timeout_s": (lambda v: v > 0, "> 0"),
     "stream.read_timeout_s": (lambda v: v > 0, "> 0"),
     "stream.reset_after_s": (lambda v: v >= 0, ">= 0"),

@@ -26,7 +26,9 @@ Reconnecting:
     frame. After ``reconnect_max`` consecutive failed attempts (0 = retry forever) the iterator
     raises ``UserError("cannot reach stream rtsp://user:***@host/...: <reason> after N attempts")``
     once the frames already queued have been consumed. The same limit applies to the first
-    connection, so a wrong URL fails after ``reconnect_max`` attempts.
+    connection, except that a stream which has never delivered a frame gives up after at most
+    ``open_retries`` attempts (0 = use ``reconnect_max``): a mistyped URL fails in seconds, while a
+    camera that worked and then dropped gets the full ``reconnect_max`` (a reboot takes 30-90 s).
 
 Tracker reset after a long outage (how the pipeline learns about it):
     An outage is the time between the last frame before a loss and the first frame after the
@@ -194,7 +196,7 @@ class StreamSource:
     """
 
     def __init__(self, url_or_index: StreamSpec, source_id: str = "0",
-                 realtime: Optional[bool] = None, reconnect_max: int = 0,
+                 realtime: Optional[bool] = None, reconnect_max: int = 0, open_retries: int = 0,
                  reconnect_backoff: Tuple[float, float, float] = (0.5, 2.0, 10.0),
                  open_timeout_s: float = 5.0, read_timeout_s: float = 2.0,
                  reset_after_s: float = 10.0, queue_size: Optional[int] = None,
@@ -218,6 +220,7 @@ class StreamSource:
         if reconnect_max < 0:
             raise UserError(f"stream.reconnect_max must be >= 0 (0 = forever), got {reconnect_max}")
         self.reconnect_max = int(reconnect_max)
+        self.open_retries = max(0, int(open_retries))
         self.backoff_initial_s, self.backoff_factor, self.backoff_max_s = map(float, reconnect_backoff)
         self.open_timeout_s = float(open_timeout_s)
         self.read_timeout_s = float(read_timeout_s)
@@ -330,14 +333,18 @@ class StreamSource:
                     failures += 1
                     with self._lock:
                         self._stats.failed_attempts += 1
-                    if self.reconnect_max and failures >= self.reconnect_max:
+                    limit = self.reconnect_max
+                    if last_frame_at is None and self.open_retries:
+                        # never worked: most likely a wrong URL, so give up early
+                        limit = min(limit, self.open_retries) if limit else self.open_retries
+                    if limit and failures >= limit:
                         self._give_up(f"cannot reach stream {self.name}: {reason} after "
                                       f"{failures} attempt{'s' if failures > 1 else ''}")
                         return
                     delay = self._backoff(failures)
                     log.warning("stream %s: %s; retrying in %.1fs (attempt %d%s)", self.name, reason,
                                 delay, failures,
-                                f" of {self.reconnect_max}" if self.reconnect_max else "")
+                                f" of {limit}" if limit else "")
                     self._stop.wait(delay)
                     continue
                 failures = 0
@@ -555,7 +562,7 @@ def options_from_config(cfg) -> dict:
     their defaults."""
     options = {}
     stream_cfg = getattr(cfg, "stream", None)
-    for key in ("reconnect_max", "reconnect_backoff", "open_timeout_s", "read_timeout_s",
+    for key in ("reconnect_max", "open_retries", "reconnect_backoff", "open_timeout_s", "read_timeout_s",
                 "reset_after_s", "queue_size"):
         value = getattr(stream_cfg, key, None)
         if value is not None:
