@@ -40,3 +40,37 @@ def test_reid_never_lowers_idf1(tmp_path, seq):
     print(f"{seq}: IDF1 motion {idf1_motion:.2f}, ReID {idf1_reid:.2f}, "
           f"ReID {summary_json['reid_ms_per_frame']:.1f} ms/frame")
     assert idf1_reid >= idf1_motion - 1e-6
+
+
+def _run_tracks(seq_dir, skip: bool):
+    from tracker.config import load_config
+    from tracker.run import Run
+
+    cfg = load_config(overrides=[f"detector.model={YOLO11N}", "detector.conf=0.1", "detector.classes=person",
+                                 f"reid.model={MODELS / 'osnet_x0_25_msmt17.onnx'}", "quiet=true"])
+    run = Run([str(seq_dir)], cfg, save=False)
+    if not skip:
+        run.pipeline.embed_min_score = -np.inf
+    results = [(r.tracks.track_id.copy(), r.tracks.xyxy.copy()) for r in run]
+    return results, run.pipeline.stats
+
+
+def test_detections_the_tracker_cannot_use_are_not_embedded():
+    """Weak boxes only enter BoT-SORT's IoU stage: skipping their embeddings changes no track."""
+    seq_dir = MOT17_MINI / "MOT17-02-FRCNN"
+    skipped, stats_skip = _run_tracks(seq_dir, skip=True)
+    full, stats_full = _run_tracks(seq_dir, skip=False)
+    assert stats_skip["embeddings_skipped"] > 0 and stats_full["embeddings_skipped"] == 0
+    assert len(skipped) == len(full)
+    for (ids_a, boxes_a), (ids_b, boxes_b) in zip(skipped, full):
+        assert np.array_equal(ids_a, ids_b)
+        assert np.allclose(boxes_a, boxes_b, atol=1e-3)
+
+
+def test_reid_with_a_motion_only_tracker_is_ignored_with_a_warning(tmp_path):
+    proc = run_track(MOT17_MINI / "MOT17-09-FRCNN", "--detections", MOT17_MINI / "MOT17-09-FRCNN" / "det" / "det.txt",
+                     "--tracker", "bytetrack", "--reid", MODELS / "osnet_x0_25_msmt17.onnx", "--out", tmp_path / "o",
+                     "--no-video")
+    assert proc.returncode == 0, proc.stderr
+    assert "does not use appearance" in proc.stderr
+    assert "ReID cost" not in proc.stderr

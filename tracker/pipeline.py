@@ -99,24 +99,28 @@ class Pipeline:
             sources, batching their frames together.
         tracker_factory: ``source -> tracker``; called once per source (and again after a long
             stream outage to start fresh).
-        embedder: optional ReID model with ``embed(image, xyxy) -> (N, D)``.
+        embedder: optional ReID model with ``embed(image, xyxy) -> (N, D)`` and ``dim``.
+        embed_min_score: embed only detections scoring at least this (what the tracker can use).
         batch: frames per inference call. Files fill whole batches; live sources take what is ready.
         sinks_factory: ``source -> list of sinks`` written per frame; closed at the end.
     """
 
     def __init__(self, sources: Sequence, detector, tracker_factory: Callable, embedder=None,
-                 batch: int = 1, sinks_factory: Optional[Callable] = None, queue_size: int = 8) -> None:
+                 batch: int = 1, sinks_factory: Optional[Callable] = None, queue_size: int = 8,
+                 embed_min_score: float = -np.inf) -> None:
         self.sources = list(sources)
         self.detector = detector
         self.tracker_factory = tracker_factory
         self.embedder = embedder
+        self.embed_min_score = float(embed_min_score)
         self.batch = max(1, int(batch))
         self.sinks_factory = sinks_factory
         self._stop = threading.Event()
         self._frames: "queue.Queue" = queue.Queue(maxsize=max(queue_size, 2 * self.batch) * len(self.sources))
         self._results: "queue.Queue" = queue.Queue(maxsize=queue_size)
         self.stats = {
-            "frames": 0, "detections_dropped": 0, "inference_s": 0.0, "reid_s": 0.0, "tracking_s": 0.0,
+            "frames": 0, "detections_dropped": 0, "embeddings_skipped": 0, "inference_s": 0.0, "reid_s": 0.0,
+            "tracking_s": 0.0,
             "writing_s": 0.0,
         }
         self.stopped_early = False
@@ -192,10 +196,22 @@ class Pipeline:
             self.stats["detections_dropped"] += dropped
             if self.embedder is not None and len(dets):
                 t1 = time.perf_counter()
-                dets.feat = self.embedder.embed(frame.image, dets.xyxy)
+                dets.feat = self._embed(frame, dets)
                 self.stats["reid_s"] += time.perf_counter() - t1
             if not self._put(self._results, (frame, dets)):
                 return
+
+    def _embed(self, frame: Frame, dets: Detections) -> np.ndarray:
+        """Embeddings for the detections the tracker can use (``embed_min_score``); zero rows for
+        the rest, which the trackers treat as "no appearance"."""
+        need = dets.score >= self.embed_min_score
+        if need.all():
+            return self.embedder.embed(frame.image, dets.xyxy)
+        feat = np.zeros((len(dets), self.embedder.dim), np.float32)
+        if need.any():
+            feat[need] = self.embedder.embed(frame.image, dets.xyxy[need])
+        self.stats["embeddings_skipped"] += int((~need).sum())
+        return feat
 
     # -- main loop -------------------------------------------------------------------------
     def __iter__(self) -> Iterator[FrameResult]:

@@ -215,7 +215,12 @@ class Run:
             self.embedder = load_embedder(cfg.reid.model, device=cfg.reid.device or d.device or "cpu",
                                           half=cfg.reid.half)
         # fail on a bad tracker name/parameter now, before any file is written
-        make_tracker(cfg.tracker.name, overrides=dict(cfg.tracker.params), frame_rate=30.0)
+        probe = make_tracker(cfg.tracker.name, overrides=dict(cfg.tracker.params), frame_rate=30.0)
+        embed_min_score = probe.embedding_min_score()
+        if self.embedder is not None and embed_min_score is None:
+            log.warning(f"tracker '{cfg.tracker.name}' does not use appearance: --reid is ignored "
+                        "(use botsort or deepsort)")
+            self.embedder = None
         self.out_dir: Optional[Path] = None
         self.outputs: Dict[str, SourceOutputs] = {}
         if save:
@@ -230,7 +235,8 @@ class Run:
             return make_tracker(cfg.tracker.name, overrides=dict(cfg.tracker.params), frame_rate=fps)
 
         self.pipeline = Pipeline(self.sources, self.detector, tracker_for, embedder=self.embedder,
-                                 batch=batch, sinks_factory=self._sinks_for if save else None)
+                                 batch=batch, sinks_factory=self._sinks_for if save else None,
+                                 embed_min_score=embed_min_score if embed_min_score is not None else 0.0)
         self.started = time.time()
         self.finished: Optional[float] = None
 
@@ -285,6 +291,7 @@ class Run:
             "unique_tracks_per_class": outputs.unique_tracks() if outputs else {},
             "stopped_early": self.pipeline.stopped_early,
             "detections_dropped": stats.pop("detections_dropped"),
+            "embeddings_skipped": stats.pop("embeddings_skipped"),
             "timing_s": {k: round(v, 3) for k, v in stats.items() if k.endswith("_s")},
             "outputs": outputs.output_paths() if outputs else {},
             "options": self.cfg.to_dict(),

@@ -57,6 +57,10 @@ class BotSortTracker(ByteTracker):
         if hasattr(self, "gmc"):
             self.gmc.reset()
 
+    def embedding_min_score(self) -> Optional[float]:
+        # appearance enters only stage 1 (confident boxes) and the memory of tracks started from them
+        return self.cfg.track_high_thresh
+
     def notice_gap(self) -> None:
         # the frames either side of an outage are unrelated views: their "camera motion" would
         # shift every track to a wrong place

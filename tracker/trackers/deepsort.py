@@ -9,6 +9,8 @@ Built on the SORT life cycle by replacing the association:
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +42,9 @@ class DeepSortTracker(SortTracker):
 
     config_class = DeepSortConfig
     cfg: DeepSortConfig
+
+    def embedding_min_score(self) -> Optional[float]:
+        return self.cfg.det_thresh   # the cascade compares every kept detection by appearance
 
     def _associate(self, dets: Detections) -> tuple[np.ndarray, np.ndarray]:
         cfg, t = self.cfg, self.tracks

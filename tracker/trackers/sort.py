@@ -79,6 +79,12 @@ class SortTracker:
         self.frame_id = 0
         self.next_id = 1
 
+    def embedding_min_score(self) -> Optional[float]:
+        """Lowest detection score whose appearance embedding this tracker can use; None when it
+        uses no embeddings at all. The pipeline embeds only those detections (ReID is the most
+        expensive per-box step)."""
+        return None
+
     def notice_gap(self) -> None:
         """The next frame does not follow the last one (a stream outage): forget frame-to-frame
         state. Tracks are kept; SORT itself has no such state, BoT-SORT's camera motion does."""
