@@ -119,7 +119,8 @@ class Pipeline:
         self._frames: "queue.Queue" = queue.Queue(maxsize=max(queue_size, 2 * self.batch) * len(self.sources))
         self._results: "queue.Queue" = queue.Queue(maxsize=queue_size)
         self.stats = {
-            "frames": 0, "detections_dropped": 0, "embeddings_skipped": 0, "inference_s": 0.0, "reid_s": 0.0,
+            "frames": 0, "detections_dropped": 0, "embeddings_skipped": 0, "inference_calls": 0,
+            "max_batch": 0, "inference_s": 0.0, "reid_s": 0.0,
             "tracking_s": 0.0,
             "writing_s": 0.0,
         }
@@ -190,6 +191,8 @@ class Pipeline:
         t0 = time.perf_counter()
         batch_dets = self.detector.detect(frames)
         self.stats["inference_s"] += time.perf_counter() - t0
+        self.stats["inference_calls"] += 1
+        self.stats["max_batch"] = max(self.stats["max_batch"], len(frames))
         for frame, dets in zip(frames, batch_dets):
             h, w = frame.image.shape[:2]
             dets, dropped = clean_detections(dets, w, h)

@@ -227,8 +227,8 @@ class Run:
             o = cfg.output
             self.out_dir = prepare_dir(Path(o.dir) if o.dir else next_run_dir(o.project, o.name))
             save_config(cfg, self.out_dir / "config.yaml")
-        is_file = [not s.is_live for s in self.sources]
-        batch = d.batch if all(is_file) else max(d.batch, len(self.sources))
+        # several sources share one detector: batch one frame of each per call
+        batch = max(d.batch, len(self.sources))
 
         def tracker_for(source):
             fps = source.fps / (cfg.source.vid_stride if not source.is_live else 1) if source.fps else 30.0
@@ -292,6 +292,8 @@ class Run:
             "stopped_early": self.pipeline.stopped_early,
             "detections_dropped": stats.pop("detections_dropped"),
             "embeddings_skipped": stats.pop("embeddings_skipped"),
+            # one detector serves every source: how many calls, and the most frames in one call
+            "detector_calls": {"calls": stats.pop("inference_calls"), "max_frames_per_call": stats.pop("max_batch")},
             "timing_s": {k: round(v, 3) for k, v in stats.items() if k.endswith("_s")},
             "outputs": outputs.output_paths() if outputs else {},
             "options": self.cfg.to_dict(),
