@@ -82,6 +82,21 @@ def iou_matrix(a, b) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
+def iou_pairs(a, b) -> np.ndarray:
+    """IoU of row i of ``a`` with row i of ``b`` (element-wise, not all pairs), xyxy; returns (N,).
+
+    >>> iou_pairs(np.array([[0, 0, 2, 2], [0, 0, 1, 1]]), np.array([[1, 1, 3, 3], [5, 5, 6, 6]])).round(3)
+    array([0.143, 0.   ])
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    w = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
+    h = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
+    inter = w * h
+    union = box_area(a) + box_area(b) - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
 def overlap_fraction(xyxy, chunk: int = 512) -> np.ndarray:
     """For each box, the largest fraction of its own area covered by any *other* box, (N,).
 

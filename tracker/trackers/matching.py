@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..boxes import iou_matrix
+from ..boxes import iou_matrix, iou_pairs
 
 try:  # lap is an optional speed-up; SciPy gives the same optimum
     import lap as _lap
@@ -114,18 +114,9 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     starts = np.repeat(lo - np.cumsum(np.r_[0, counts[:-1]]), counts)
     cols = order[np.arange(len(rows)) + starts]
     out = np.zeros((len(a), len(b)))
-    pair_iou = iou_matrix_pairs(a[rows], b[cols])
+    pair_iou = iou_pairs(a[rows], b[cols])
     out[rows, cols] = pair_iou
     return out
-
-
-def iou_matrix_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of row i of ``a`` with row i of ``b`` (element-wise, not all pairs)."""
-    w = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
-    h = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
-    inter = w * h
-    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
 def expand_boxes(xyxy: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
