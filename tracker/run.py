@@ -113,7 +113,9 @@ class SourceOutputs:
         self.segments: List[Dict[str, str]] = []
         self.segment_start: Optional[float] = None
         self.frames = 0
-        self.classes_by_id: Dict[int, Dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        # id -> the track's class (trackers keep one class per track, by majority vote): one small
+        # int pair per id, the only state that grows with the number of ids on an endless stream
+        self.class_of_id: Dict[int, int] = {}
         if self.segment is None:
             self._open("")
 
@@ -165,8 +167,7 @@ class SourceOutputs:
         for sink in self.sinks:
             sink.write(frame, tracks)
         self.frames += 1
-        for tid, cls in zip(tracks.track_id.tolist(), tracks.cls.tolist()):
-            self.classes_by_id[tid][cls] += 1
+        self.class_of_id.update(zip(tracks.track_id.tolist(), tracks.cls.tolist()))
 
     def close(self) -> None:
         self._close_sinks()
@@ -178,8 +179,7 @@ class SourceOutputs:
 
     def unique_tracks(self) -> Dict[str, int]:
         per_class: Dict[str, int] = defaultdict(int)
-        for counts in self.classes_by_id.values():
-            cls = max(counts, key=counts.get)
+        for cls in self.class_of_id.values():
             per_class[self.names.get(cls, str(cls))] += 1
         return dict(sorted(per_class.items()))
 
