@@ -18,6 +18,7 @@ import time
 from typing import List, Optional
 
 from .errors import UserError
+from .sources.urls import CredentialMaskingFilter, install_log_masking, mask_url
 
 log = logging.getLogger("tracker")
 
@@ -102,12 +103,8 @@ def _yaml_scalar(value) -> str:
 def _setup_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("track: %(message)s"))
-    try:
-        from .sources.urls import CredentialMaskingFilter, install_log_masking
-        handler.addFilter(CredentialMaskingFilter())
-        install_log_masking()
-    except ImportError:
-        pass
+    handler.addFilter(CredentialMaskingFilter())
+    install_log_masking()
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
@@ -118,19 +115,13 @@ STATUS_EVERY_S = 30.0
 
 
 def _stream_status(sources) -> str:
-    try:
-        from .sources.stream import stats_line
-    except ImportError:  # pragma: no cover
-        return ""
+    from .sources.stream import stats_line
+
     return stats_line(sources)
 
 
 def _mask(text: str) -> str:
-    try:
-        from .sources.urls import mask_url
-        return mask_url(text)
-    except ImportError:
-        return text
+    return mask_url(text)
 
 
 def run_track(argv: List[str]) -> int:

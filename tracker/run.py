@@ -20,24 +20,16 @@ from .errors import UserError
 from .pipeline import FrameResult, Pipeline
 from .sinks import BackgroundSink, CsvSink, MotSink, VideoSink
 from .sinks.segments import parse_segment
+from .sources.urls import is_stream_url, safe_name  # safe_name: no credentials in file names
 
 log = logging.getLogger("tracker")
 
 SUMMARY_EVERY_S = 30.0
-STREAM_PREFIXES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://")
 
 
 def is_stream_spec(spec: str) -> bool:
     """True for camera URLs, webcam indexes ("0") and ``.streams`` list files."""
-    s = str(spec)
-    return s.lower().startswith(STREAM_PREFIXES) or s.isdigit() or s.lower().endswith(".streams")
-
-
-def safe_name(text: str) -> str:
-    """A file-system-safe name; URLs lose their user part first (no credentials in file names)."""
-    from .sources.urls import safe_name as url_safe_name
-
-    return url_safe_name(str(text))
+    return is_stream_url(spec) or str(spec).lower().endswith(".streams")
 
 
 def open_sources(specs: Sequence[str], cfg: Config) -> list:
@@ -48,10 +40,8 @@ def open_sources(specs: Sequence[str], cfg: Config) -> list:
     stream_specs = [s for s in specs if is_stream_spec(s)]
     file_specs = [s for s in specs if not is_stream_spec(s)]
     if stream_specs:
-        try:
-            from .sources.stream import open_streams
-        except ImportError:  # pragma: no cover - stream support missing from an old install
-            raise UserError("stream sources are not supported by this installation") from None
+        from .sources.stream import open_streams
+
         sources.extend(open_streams(stream_specs, cfg))
     from .sources.file import open_file_source
 

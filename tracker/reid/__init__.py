@@ -12,9 +12,12 @@ Modules:
     backbone.py   ``TorchvisionEmbedder``: ResNet/MobileNet without classifier
     factory.py    ``load_embedder(spec, device, half)``: path or name -> embedder
     export.py     ``main_export(argv)``: ``track export-reid`` (torch -> ONNX)
-    appearance.py ``occlusion_mask``/``clean_for_update``: which embeddings trackers should keep
+
+``occlusion_mask``/``clean_for_update`` (which embeddings a track learns from) live with the trackers
+(``tracker/trackers/appearance.py``) and are re-exported here.
 """
-from .appearance import clean_for_update, occlusion_mask, overlap_fraction
+from ..boxes import overlap_fraction
+from ..trackers.appearance import clean_for_update, occlusion_mask
 from .base import BaseEmbedder, Embedder
 from .factory import load_embedder, resolve_reid_weights
 

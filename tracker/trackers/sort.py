@@ -18,9 +18,10 @@ from typing import Optional
 
 import numpy as np
 
-from ..boxes import overlap_fraction, xyxy_to_xywh
+from ..boxes import xyxy_to_xywh
 from ..errors import UserError
 from ..types import Detections, Tracks
+from .appearance import clean_for_update
 from .kalman import BoxKalman
 from .matching import gate_classes, iou_cost, linear_assignment
 from .track import LOST, TENTATIVE, TRACKED, TrackTable
@@ -161,9 +162,9 @@ class SortTracker:
         A weak or partly covered box's crop shows the background or the person in front; learning
         from it would drift the track's appearance towards someone else's.
         """
-        min_score = getattr(self.cfg, "appearance_min_score", 0.0)
-        max_overlap = getattr(self.cfg, "appearance_max_overlap", 1.0)
-        return (dets.score >= min_score) & (overlap_fraction(dets.xyxy) <= max_overlap)
+        return clean_for_update(dets.xyxy, dets.score,
+                                occlusion_thresh=getattr(self.cfg, "appearance_max_overlap", 1.0),
+                                min_score=getattr(self.cfg, "appearance_min_score", 0.0))
 
     def _observation_centric_reupdate(self, rows: np.ndarray, xywh: np.ndarray, score: np.ndarray
                                       ) -> None:

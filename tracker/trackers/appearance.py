@@ -1,4 +1,4 @@
-"""Helpers the trackers use to decide *which* embeddings are worth remembering or computing.
+"""Which detections a track may learn its appearance from (pure NumPy: no ReID model needed).
 
 A crop that is half covered by another person mostly shows that other person: folding its
 embedding into a track's appearance memory teaches the track the wrong face. ``occlusion_mask``
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..boxes import overlap_fraction  # re-exported: box geometry lives in tracker.boxes
+from ..boxes import overlap_fraction
 
 
 def occlusion_mask(xyxy: np.ndarray, thresh: float = 0.2) -> np.ndarray:
