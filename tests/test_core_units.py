@@ -11,7 +11,7 @@ from tracker.config import CONFIG_DIR, Config, load_config, parse_override
 from tracker.detectors.classes import COCO80_NAMES, parse_classes
 from tracker.detectors.weights import resolve_weights
 from tracker.errors import UserError
-from tracker.eval.mot_io import format_mot_rows, parse_det_text
+from tracker.formats.mot import format_mot_rows, parse_det_text
 from tracker.pipeline import clean_detections
 from tracker.types import Detections, Tracks
 

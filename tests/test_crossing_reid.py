@@ -22,7 +22,7 @@ import pytest
 
 from helpers import MODELS, REPO, needs_shared
 from tracker.boxes import iou_matrix, tlwh_to_xyxy
-from tracker.eval.mot_io import read_det_file
+from tracker.formats.mot import read_det_file
 from tracker.reid import load_embedder
 from tracker.trackers import make_tracker
 from tracker.types import Detections

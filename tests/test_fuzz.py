@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tracker.config import Config, load_config, parse_override
 from tracker.errors import UserError
-from tracker.eval.mot_io import parse_det_rows, parse_det_text, read_det_file
+from tracker.formats.mot import parse_det_rows, parse_det_text, read_det_file
 from tracker.trackers import TRACKER_NAMES, make_tracker
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -15,7 +15,7 @@ from helpers import (SAMPLE_DETS, SAMPLE_VIDEO, assert_logs_agree, assert_one_li
                      run_track, video_info)
 from tracker.config import load_config
 from tracker.errors import UserError
-from tracker.eval.mot_io import parse_det_rows, parse_det_text
+from tracker.formats.mot import parse_det_rows, parse_det_text
 from tracker.pipeline import Pipeline, clean_detections
 from tracker.sinks import CsvSink, MotSink
 from tracker.sources.file import VideoFileSource, open_file_source

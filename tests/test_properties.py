@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tracker.boxes import (box_area, clip_xyxy, finite_rows, iou_matrix, tlwh_to_xyxy, xyah_to_xyxy,
                            xywh_to_xyxy, xyxy_to_tlwh, xyxy_to_xyah, xyxy_to_xywh)
-from tracker.eval.mot_io import format_mot_rows, parse_det_text, read_mot_results, write_mot_results
+from tracker.formats.mot import format_mot_rows, parse_det_text, read_mot_results, write_mot_results
 from tracker.sinks import CsvSink, MotSink
 from tracker.trackers import TRACKER_NAMES, make_tracker
 from tracker.trackers.matching import linear_assignment

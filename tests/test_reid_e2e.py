@@ -12,7 +12,7 @@ import pytest
 
 from helpers import MODELS, MOT17_MINI, YOLO11N, needs_shared, read_mot, run_track
 from tracker.eval.metrics import evaluate_sequence, summary
-from tracker.eval.mot_io import read_seqinfo
+from tracker.formats.mot import read_seqinfo
 
 pytestmark = needs_shared
 SEQUENCES = sorted(p.name for p in MOT17_MINI.iterdir()) if MOT17_MINI.is_dir() else []

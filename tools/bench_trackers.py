@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.eval.cli import find_sequences, read_gt, score_sequences  # noqa: E402
-from tracker.eval.mot_io import read_det_file, read_feature_file, read_seqinfo  # noqa: E402
+from tracker.formats.mot import read_det_file, read_feature_file, read_seqinfo  # noqa: E402
 from tracker.trackers import TRACKER_NAMES, make_tracker  # noqa: E402
 from tracker.types import Detections  # noqa: E402
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.errors import UserError  # noqa: E402
 from tracker.eval.cli import find_sequences, format_table, read_gt, save_table, score_sequences  # noqa: E402
-from tracker.eval.mot_io import read_mot_results, read_seqinfo  # noqa: E402
+from tracker.formats.mot import read_mot_results, read_seqinfo  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from tracker.boxes import tlwh_to_xyxy  # noqa: E402
 from tracker.errors import UserError  # noqa: E402
-from tracker.eval.mot_io import is_mot_sequence, read_mot_results, read_seqinfo  # noqa: E402
+from tracker.formats.mot import is_mot_sequence, read_mot_results, read_seqinfo  # noqa: E402
 from tracker.reid.backbone import BACKBONES, backbone_arch_from_state_dict, build_backbone  # noqa: E402
 from tracker.reid.crops import REID_INPUT_HW, crop_boxes, to_network_input  # noqa: E402
 from tracker.reid.factory import TORCH_SUFFIXES, load_torch_checkpoint, resolve_reid_weights  # noqa: E402

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence
 
-from ..eval.mot_io import read_det_file
+from ..formats.mot import read_det_file
 from ..types import Detections, Frame
 from .classes import COCO80_NAMES
 

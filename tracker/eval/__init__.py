@@ -1,1 +1,1 @@
-"""Evaluation: MOTChallenge file I/O and TrackEval metrics."""
+"""Evaluation: TrackEval metrics and `track eval` (file formats live in `tracker/formats/`)."""

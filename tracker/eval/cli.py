@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import UserError
 from ..types import Detections
 from .metrics import combine_sequences, evaluate_sequence, summary
-from .mot_io import (format_mot_rows, is_mot_sequence, read_det_file, read_feature_file,
+from ..formats.mot import (format_mot_rows, is_mot_sequence, read_det_file, read_feature_file,
                      read_mot_results, read_seqinfo)
 
 COLUMNS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN")

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from ..eval.mot_io import format_mot_rows
+from ..formats.mot import format_mot_rows
 from ..types import Frame, Tracks
 
 CSV_HEADER = "frame,time_s,track_id,class_id,class_name,x1,y1,x2,y2,score\n"

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from ..errors import UserError
-from ..eval.mot_io import is_mot_sequence, read_seqinfo
+from ..formats.mot import is_mot_sequence, read_seqinfo
 from ..types import Frame
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
