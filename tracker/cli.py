@@ -4,8 +4,11 @@
     track eval DATA_ROOT [options]          score a tracker on MOTChallenge sequences
     track export-reid ...                   export a ReID embedder to ONNX
 
-Errors a user can cause print one line (``error: ...``) on stderr and exit with code 2.
-SIGINT/SIGTERM stop reading; frames already read are finished, every file is finalised, exit 0.
+Exit codes: 0 done; 2 an error a user can cause (one line, ``error: ...``, on stderr), also when
+every source failed; 3 some sources failed (e.g. one camera gave up) while the others ran to the
+end (each failure is a ``source N failed: ...`` line and ``"status": "failed"`` in summary.json);
+130 a second Ctrl-C. SIGINT/SIGTERM stop reading in every state (also while a stream is
+connecting or waiting to reconnect); frames already read are finished, every file is finalised.
 """
 from __future__ import annotations
 
@@ -112,6 +115,7 @@ def _setup_logging() -> None:
 
 
 STATUS_EVERY_S = 30.0
+EXIT_SOME_FAILED = 3   # some sources failed, the others ran to the end
 
 
 def _stream_status(sources) -> str:
@@ -183,6 +187,10 @@ def run_track(argv: List[str]) -> int:
         stats = run.pipeline.stats
         log.info(f"ReID cost: {1000 * stats['reid_s'] / frames:.1f} ms/frame "
                  f"(detector {1000 * stats['inference_s'] / frames:.1f} ms/frame)")
+    if run.failed_sources:
+        log.warning(f"{len(run.failed_sources)} of {len(run.sources)} sources failed "
+                    f"({', '.join(run.failed_sources)}); see summary.json; exit code {EXIT_SOME_FAILED}")
+        return EXIT_SOME_FAILED
     return 0
 
 

@@ -71,6 +71,7 @@ class StreamConfig:
     open_timeout_s: float = 5.0
     read_timeout_s: float = 2.0
     reset_after_s: float = 10.0        # outages longer than this reset the tracker
+    transport: str = "auto"            # RTSP transport: tcp, udp, or auto (TCP, then UDP)
 
 
 @dataclass

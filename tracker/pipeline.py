@@ -10,8 +10,15 @@ Threads and bounded queues let decoding, inference, tracking and encoding overla
 Bounded queues keep memory flat; a file source blocks when the queues are full (never drops), a
 live source keeps only its newest frames (see ``tracker.sources.stream``).
 Iterating a ``Pipeline`` yields one ``FrameResult`` per frame, lazily. ``stop()`` (called on
-SIGINT/SIGTERM) stops reading; frames already read are still tracked and written, then every
-sink is closed, so outputs stay valid.
+SIGINT/SIGTERM) stops reading — also a stream that is connecting or waiting to reconnect —;
+frames already read are still tracked and written, then every sink is closed, so outputs stay valid.
+
+Sources live and fail alone: a source whose reading raises ``UserError`` (a camera that gave up)
+ends, its sinks are closed and the error is kept in ``source_errors``; the others go on. Only
+when every source failed does iterating raise (the one error, or all of them in one line).
+
+Ids: a long stream outage starts that source's tracker afresh, and its ids continue above the
+highest id the source has shown, so an id is never reused within a run.
 
 Example:
     >>> pipe = Pipeline([source], detector, lambda src: make_tracker("bytetrack"))   # doctest: +SKIP
@@ -20,6 +27,7 @@ Example:
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -29,8 +37,11 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 import numpy as np
 
 from .boxes import clip_xyxy, finite_rows
+from .errors import UserError
 from .types import Detections, Frame, Tracks
 
+
+log = logging.getLogger("tracker")
 
 # a live stream whose next frame comes this much later than the last had an outage (seconds)
 STREAM_GAP_S = 0.5
@@ -65,7 +76,10 @@ class FrameResult:
 
 @dataclass
 class _End:
+    """A source ended; ``error`` is the UserError that ended it, if any."""
+
     source_id: str
+    error: Optional[UserError] = None
 
 
 class _Failure:
@@ -125,12 +139,21 @@ class Pipeline:
             "writing_s": 0.0,
         }
         self.stopped_early = False
+        self.source_errors: Dict[str, UserError] = {}   # source id -> why it ended early
 
     # -- control ---------------------------------------------------------------------------
     def stop(self) -> None:
-        """Ask the pipeline to stop reading; what was read is still processed and written."""
+        """Ask the pipeline to stop reading; what was read is still processed and written.
+
+        Safe in a signal handler: it only sets flags. A stream that is connecting or waiting to
+        reconnect is told too (``source.stop()``), so the run ends at once in every state.
+        """
         self.stopped_early = True
         self._stop.set()
+        for source in self.sources:
+            stop_source = getattr(source, "stop", None)
+            if stop_source is not None:
+                stop_source()
 
     @property
     def stopping(self) -> bool:
@@ -148,17 +171,20 @@ class Pipeline:
 
     # -- threads ---------------------------------------------------------------------------
     def _read(self, source) -> None:
+        error: Optional[UserError] = None
         try:
             for frame in source:
                 if self._stop.is_set() or not self._put(self._frames, frame):
                     break
+        except UserError as err:   # this source failed (a camera gave up): the others go on
+            error = err
         except BaseException as err:
             self._put(self._frames, _Failure(err))
         finally:
             try:
                 source.close()
             finally:
-                self._put(self._frames, _End(source.source_id))
+                self._put(self._frames, _End(source.source_id, error))
 
     def _detect(self) -> None:
         ends = 0
@@ -222,6 +248,10 @@ class Pipeline:
         self._any_live = any(getattr(s, "is_live", False) for s in self.sources)
         by_id = {s.source_id: s for s in self.sources}
         trackers = {s.source_id: self.tracker_factory(s) for s in self.sources}
+        # ids stay unique per source across tracker resets: a fresh tracker's ids are shifted
+        # above the highest id this source has shown
+        id_base = {s.source_id: 0 for s in self.sources}
+        max_id = {s.source_id: 0 for s in self.sources}
         last_time: Dict[str, float] = {}
         sinks: Dict[str, list] = {}
         threads = [threading.Thread(target=self._read, args=(s,), name=f"read-{s.source_id}", daemon=True)
@@ -240,11 +270,18 @@ class Pipeline:
                     self.stop()
                     continue
                 if isinstance(item, _End):
+                    if item.error is not None:
+                        self.source_errors[item.source_id] = item.error
+                        if len(self.source_errors) < len(self.sources):
+                            log.warning(f"source {item.source_id} failed: {item.error}; the others go on")
+                    # this source is done: finalise its files now, not at the end of the run
+                    self._close_sinks(sinks.pop(item.source_id, []))
                     continue
                 frame, dets = item
                 source = by_id[frame.source_id]
                 if getattr(source, "consume_reset", None) and source.consume_reset(frame.index):
                     trackers[frame.source_id] = self.tracker_factory(source)  # long outage: start fresh
+                    id_base[frame.source_id] = max_id[frame.source_id]
                 elif source.is_live and frame.source_id in last_time:
                     fps = source.fps or 25.0
                     if frame.time_s - last_time[frame.source_id] > max(STREAM_GAP_S, 5.0 / fps):
@@ -252,6 +289,10 @@ class Pipeline:
                 last_time[frame.source_id] = frame.time_s
                 t0 = time.perf_counter()
                 tracks = trackers[frame.source_id].update(dets, frame.image)
+                if id_base[frame.source_id]:
+                    tracks.track_id = tracks.track_id + id_base[frame.source_id]
+                if len(tracks):
+                    max_id[frame.source_id] = max(max_id[frame.source_id], int(tracks.track_id.max()))
                 t1 = time.perf_counter()
                 self.stats["tracking_s"] += t1 - t0
                 if self.sinks_factory is not None:
@@ -279,12 +320,27 @@ class Pipeline:
                 t.join(timeout=10)
             close_error: Optional[BaseException] = None
             for source_sinks in sinks.values():
-                for sink in source_sinks:
-                    try:
-                        sink.close()
-                    except BaseException as err:
-                        close_error = close_error or err
+                try:
+                    self._close_sinks(source_sinks)
+                except BaseException as err:
+                    close_error = close_error or err
             if failure is None and close_error is not None:
                 failure = close_error
+        if failure is None and self.source_errors and len(self.source_errors) == len(self.sources):
+            errors = list(self.source_errors.values())
+            failure = errors[0] if len(errors) == 1 else UserError(
+                f"every source failed: " + "; ".join(f"{sid}: {err}" for sid, err in self.source_errors.items()))
         if failure is not None:
             raise failure
+
+    @staticmethod
+    def _close_sinks(source_sinks: list) -> None:
+        """Close every sink of one source; re-raise the first error after trying them all."""
+        error: Optional[BaseException] = None
+        for sink in source_sinks:
+            try:
+                sink.close()
+            except BaseException as err:
+                error = error or err
+        if error is not None:
+            raise error

@@ -20,7 +20,7 @@ from .errors import UserError
 from .pipeline import FrameResult, Pipeline
 from .sinks import BackgroundSink, CsvSink, MotSink, VideoSink
 from .sinks.segments import parse_segment
-from .sources.urls import is_stream_url, safe_name  # safe_name: no credentials in file names
+from .sources.urls import is_stream_url, safe_name, safe_stem  # no credentials in file names
 
 log = logging.getLogger("tracker")
 
@@ -120,7 +120,7 @@ class SourceOutputs:
             paths["mot"] = str(self.dir / f"tracks{suffix}.txt")
         if cfg.output.video:
             fps = source.fps / (cfg.source.vid_stride if not source.is_live else 1) if source.fps else 30.0
-            self.video = VideoSink(self.dir / f"{safe_name(source.name)}{suffix}.mp4", fps, self.names,
+            self.video = VideoSink(self.dir / f"{safe_stem(source.name)}{suffix}.mp4", fps, self.names,
                                    cfg.output.trails)
             self.sinks.append(BackgroundSink(self.video))
             paths["video"] = str(self.video.path)
@@ -213,9 +213,12 @@ class Run:
             self.embedder = None
         self.out_dir: Optional[Path] = None
         self.outputs: Dict[str, SourceOutputs] = {}
+        self._made_out_dir = False   # this run created out_dir (so may remove it if nothing came)
         if save:
             o = cfg.output
-            self.out_dir = prepare_dir(Path(o.dir) if o.dir else next_run_dir(o.project, o.name))
+            target = Path(o.dir) if o.dir else next_run_dir(o.project, o.name)
+            self._made_out_dir = not target.exists()
+            self.out_dir = prepare_dir(target)
             save_config(cfg, self.out_dir / "config.yaml")
         # several sources share one detector: batch one frame of each per call
         batch = max(d.batch, len(self.sources))
@@ -249,9 +252,11 @@ class Run:
                     # long runs: a current summary.json exists even if the process is killed
                     self.write_summaries()
                     last_summary = time.monotonic()
-        except BaseException:
+        except BaseException as err:
             self.finished = time.time()
-            if self.out_dir is not None:
+            if self.out_dir is not None and isinstance(err, UserError) and self._nothing_came():
+                self._remove_empty_out_dir()   # no source ever delivered a frame: leave no empty run
+            elif self.out_dir is not None:
                 try:
                     self.write_summaries()
                 except OSError:
@@ -261,6 +266,34 @@ class Run:
             self.finished = time.time()
             if self.out_dir is not None:
                 self.write_summaries()
+
+    def _nothing_came(self) -> bool:
+        return not self.pipeline.stopped_early and not any(o.frames for o in self.outputs.values())
+
+    def _remove_empty_out_dir(self) -> None:
+        """Remove the run folder this run created when it holds only its own config.yaml."""
+        if not self._made_out_dir:
+            return
+        try:
+            (self.out_dir / "config.yaml").unlink(missing_ok=True)
+            self.out_dir.rmdir()   # fails (and keeps the folder) if anything else is in it
+        except OSError:
+            pass
+
+    def source_status(self, source) -> dict:
+        """``{"status": ...}`` of one source: ``finished`` (ended by itself), ``stopped`` (a stop
+        request) or ``failed`` (with ``"error"``: why, e.g. a camera that gave up)."""
+        error = self.pipeline.source_errors.get(source.source_id)
+        if error is not None:
+            return {"status": "failed", "error": str(error)}
+        if self.finished is None:
+            return {"status": "running"}
+        return {"status": "stopped" if self.pipeline.stopped_early else "finished"}
+
+    @property
+    def failed_sources(self) -> Dict[str, str]:
+        """``{source id: error}`` of the sources that failed while others ran on."""
+        return {sid: str(err) for sid, err in self.pipeline.source_errors.items()}
 
     @property
     def total_frames(self) -> Optional[int]:
@@ -280,6 +313,7 @@ class Run:
             "unique_tracks": sum((outputs.unique_tracks() if outputs else {}).values()),
             "unique_tracks_per_class": outputs.unique_tracks() if outputs else {},
             "stopped_early": self.pipeline.stopped_early,
+            **self.source_status(source),
             "detections_dropped": stats.pop("detections_dropped"),
             "embeddings_skipped": stats.pop("embeddings_skipped"),
             # one detector serves every source: how many calls, and the most frames in one call

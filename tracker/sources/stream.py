@@ -84,24 +84,32 @@ import numpy as np
 
 from ..errors import UserError
 from ..types import Frame
-from .urls import is_stream_url, mask_url, safe_name
+from . import rtsp_probe
+from .urls import is_file_url, is_stream_url, mask_url, remember_secret, safe_name
 
 log = logging.getLogger(__name__)
 
 # OPENCV_FFMPEG_CAPTURE_OPTIONS replaces OpenCV's own TCP preference for RTSP when set, so it must
-# always contain rtsp_transport;tcp (UDP loses packets and whole frames on busy networks). A short
-# analyzeduration cuts the time to the first frame from ~1.2 s to ~0.25 s (measured on loopback),
-# which matters on every reconnect.
+# always name the transport. A short analyzeduration cuts the time to the first frame from ~1.2 s
+# to ~0.25 s (measured on loopback), which matters on every reconnect.
 DEFAULT_FFMPEG_OPTIONS = "rtsp_transport;tcp|analyzeduration;100000"
 
 DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443, "rtmp": 1935}
+
+TRANSPORTS = ("tcp", "udp", "auto")   # stream.transport; auto = TCP, then UDP (as FFmpeg does)
+
+# OpenCV reads OPENCV_FFMPEG_CAPTURE_OPTIONS when a capture opens, and the variable is
+# process-wide: an RTSP open sets the transport it wants and opens under this lock, so two
+# streams asking for different transports never see each other's value.
+_CAPTURE_OPTIONS_LOCK = threading.Lock()
 
 
 def configure_ffmpeg_capture_options() -> str:
     """Prepare OpenCV's FFmpeg backend for streams; return ``OPENCV_FFMPEG_CAPTURE_OPTIONS``.
 
-    * ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` asks for RTSP over TCP. A value the user set is kept, with
-      ``rtsp_transport;tcp`` appended when it names no transport.
+    * ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` gets our defaults when the user set none; the RTSP
+      transport in it is set per connection attempt (``stream.transport``, see
+      ``capture_options``), any other option the user set is kept.
     * A camera that is down makes every reconnect attempt print FFmpeg's and OpenCV's own warnings
       ("Connection refused", "backend is generally available but can't be used ..."), forever.
       Our log lines already say what failed, so FFmpeg's log level defaults to fatal
@@ -113,14 +121,19 @@ def configure_ffmpeg_capture_options() -> str:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     current = os.environ.get("OPENCV_FFMPEG_CAPTURE_OPTIONS", "")
     if not current:
-        value = DEFAULT_FFMPEG_OPTIONS
-    elif "rtsp_transport" not in current:
-        value = current + "|rtsp_transport;tcp"
-    else:
-        value = current
-    if value != current:
-        os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = value
-    return value
+        os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = current = DEFAULT_FFMPEG_OPTIONS
+    return current
+
+
+def capture_options(transport: str, current: str) -> str:
+    """``current`` FFmpeg capture options with the RTSP transport set to ``transport``.
+
+    Example:
+        >>> capture_options("udp", "rtsp_transport;tcp|analyzeduration;100000")
+        'rtsp_transport;udp|analyzeduration;100000'
+    """
+    kept = [o for o in current.split("|") if o and not o.startswith("rtsp_transport;")]
+    return "|".join([f"rtsp_transport;{transport}"] + kept)
 
 
 @dataclass
@@ -139,6 +152,7 @@ class StreamStats:
         last_outage_s: length of the latest finished outage.
         fps: measured frame rate of the stream (frames read per second, smoothed).
         connected: whether the reader currently has a working connection.
+        transport: the RTSP transport of the latest connection (``tcp``/``udp``; "" otherwise).
     """
 
     frames_read: int = 0
@@ -152,6 +166,7 @@ class StreamStats:
     last_outage_s: float = 0.0
     fps: float = 0.0
     connected: bool = False
+    transport: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -170,6 +185,10 @@ class _Failure:
     """Queued by the reader when it gives up; the iterator raises it as a UserError."""
 
     message: str
+
+
+class _Finished:
+    """Queued by the reader at the end of a finite stream (a whole file over HTTP)."""
 
 
 StreamSpec = Union[str, int]
@@ -193,6 +212,9 @@ class StreamSource:
         max_frames: stop after yielding this many frames (None: run until closed).
         vid_stride: queue every N-th frame only; the others are grabbed without decoding (saves
             CPU on fast cameras). ``Frame.index`` still counts every frame of the stream.
+        transport: RTSP transport, ``"tcp"``, ``"udp"`` or ``"auto"`` (TCP, then UDP).
+        finite: the URL serves a whole file (``http://host/clip.mp4``): read it once, every
+            frame (never real-time), then end; default: ``is_file_url(url)``.
     """
 
     def __init__(self, url_or_index: StreamSpec, source_id: str = "0",
@@ -201,15 +223,23 @@ class StreamSource:
                  open_timeout_s: float = 5.0, read_timeout_s: float = 2.0,
                  reset_after_s: float = 10.0, queue_size: Optional[int] = None,
                  name: Optional[str] = None, max_frames: Optional[int] = None,
-                 vid_stride: int = 1) -> None:
+                 vid_stride: int = 1, transport: str = "auto", finite: Optional[bool] = None) -> None:
         if isinstance(url_or_index, str) and url_or_index.strip().isdigit():
             url_or_index = int(url_or_index.strip())
         self._target: StreamSpec = url_or_index
         self.is_webcam = isinstance(url_or_index, int)
+        if not self.is_webcam:
+            remember_secret(str(url_or_index))   # masked even where no regex could find it
         self.name = mask_url(name or (f"webcam {url_or_index}" if self.is_webcam else str(url_or_index)))
         self.source_id = str(source_id)
-        self.realtime = True if realtime is None else bool(realtime)
+        self.finite = (not self.is_webcam and is_file_url(str(url_or_index))) if finite is None else bool(finite)
+        # a file is read whole: never drop its frames
+        self.realtime = False if self.finite else (True if realtime is None else bool(realtime))
         self.is_live = self.realtime
+        if transport not in TRANSPORTS:
+            raise UserError(f"stream.transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+        self.transport = transport
+        self._scheme = "" if self.is_webcam else urlsplit(str(url_or_index)).scheme.lower()
         self.fps: float = 0.0
         self.size: Optional[tuple] = None
         self.frame_count: Optional[int] = None
@@ -261,6 +291,8 @@ class StreamSource:
                 continue
             if isinstance(item, _Failure):
                 raise UserError(item.message)
+            if isinstance(item, _Finished):
+                return
             with self._lock:
                 self._stats.frames_yielded += 1
                 if item.reset:
@@ -306,12 +338,21 @@ class StreamSource:
         """``time.monotonic()`` at ``Frame.time_s == 0`` (None before the first frame)."""
         return self._t0
 
+    def stop(self) -> None:
+        """Ask the reader to stop, without waiting (safe in a signal handler).
+
+        Whatever the reader is doing — connecting, reading, waiting to retry — the iterator ends
+        within ~0.1 s once the frames already queued are taken; a reader blocked inside OpenCV
+        (opening a silent camera) is a daemon thread and ends by itself.
+        """
+        self._stop.set()
+
     def close(self) -> None:
         """Stop reading. Frames already queued are still yielded, then iteration ends."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             # a read blocked on a hung camera returns within ~3× read timeout; don't wait that long
-            self._thread.join(timeout=1.0)
+            self._thread.join(timeout=0.5)
 
     def __enter__(self) -> "StreamSource":
         return self.start()
@@ -329,6 +370,10 @@ class StreamSource:
         try:
             while not self._stop.is_set():
                 cap, image, reason = self._connect()
+                if self._stop.is_set():
+                    if cap is not None:
+                        cap.release()
+                    return
                 if cap is None:
                     failures += 1
                     with self._lock:
@@ -338,6 +383,7 @@ class StreamSource:
                         # never worked: most likely a wrong URL, so give up early
                         limit = min(limit, self.open_retries) if limit else self.open_retries
                     if limit and failures >= limit:
+                        self._count_final_outage(last_frame_at)
                         self._give_up(f"cannot reach stream {self.name}: {reason} after "
                                       f"{failures} attempt{'s' if failures > 1 else ''}")
                         return
@@ -351,30 +397,67 @@ class StreamSource:
                 reset = self._on_connected(last_frame_at)
                 last_frame_at = self._read_until_lost(cap, image, reset)
                 cap.release()
-                if not self._stop.is_set():
-                    with self._lock:
-                        self._stats.outages += 1
-                        self._stats.connected = False
-                    log.warning("stream %s: lost; reconnecting", self.name)
+                if self._stop.is_set():
+                    return
+                if self.finite and (not self.frame_count or self._next_index >= self.frame_count):
+                    self._finish()   # the end of the file, not an outage
+                    return
+                with self._lock:
+                    self._stats.outages += 1
+                    self._stats.connected = False
+                log.warning("stream %s: lost; reconnecting", self.name)
         except Exception as err:  # a bug or an OpenCV failure: end the stream with a clear line
             log.exception("stream %s: reader failed", self.name)
             self._give_up(f"stream {self.name}: reader failed: {mask_url(str(err))}")
 
     def _connect(self) -> Tuple[Optional[cv2.VideoCapture], Optional[np.ndarray], str]:
-        """Open the stream and read its first frame: (capture, frame, "") or (None, None, why)."""
+        """Open the stream and read its first frame: (capture, frame, "") or (None, None, why).
+
+        RTSP: the server is asked first (``rtsp_probe.describe``), so a refused connection, a
+        silent host, wrong credentials or a wrong path are reported as such without an OpenCV
+        open; then each transport of ``stream.transport`` is tried in turn (auto: TCP, UDP).
+        """
         if self.is_webcam:
             # on Linux ask V4L2 directly: CAP_ANY would also try FFmpeg and Orbbec backends and
             # print an error block for each on every reconnect attempt
             backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
-            cap = cv2.VideoCapture(int(self._target), backend)
-        else:
-            cap = cv2.VideoCapture(str(self._target), cv2.CAP_FFMPEG, [
-                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout_s * 1000),
-                cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000),
-            ])
+            cap, image, why = self._first_frame(cv2.VideoCapture(int(self._target), backend), "")
+            return cap, image, why if why != "cannot open" else self._diagnose()
+        if self._scheme == "rtsp":
+            why = rtsp_probe.describe(str(self._target), timeout_s=min(3.0, self.open_timeout_s))
+            if why is not None:
+                return None, None, why
+        transports = (["tcp", "udp"] if self.transport == "auto" else [self.transport]) \
+            if self._scheme in ("rtsp", "rtsps") else [""]
+        for transport in transports:
+            if self._stop.is_set():
+                break
+            cap, image, why = self._first_frame(self._open_capture(transport), transport)
+            if cap is not None:
+                return cap, image, ""
+        return None, None, why if why != "cannot open" else self._diagnose(transports)
+
+    def _open_capture(self, transport: str) -> cv2.VideoCapture:
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout_s * 1000),
+                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000)]
+        if not transport:
+            return cv2.VideoCapture(str(self._target), cv2.CAP_FFMPEG, params)
+        with _CAPTURE_OPTIONS_LOCK:
+            current = os.environ.get("OPENCV_FFMPEG_CAPTURE_OPTIONS", DEFAULT_FFMPEG_OPTIONS)
+            os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = capture_options(transport, current)
+            return cv2.VideoCapture(str(self._target), cv2.CAP_FFMPEG, params)
+
+    def _first_frame(self, cap: cv2.VideoCapture, transport: str):
+        """(cap, first image, "") for an opened capture that delivers a frame, else (None, None, why)."""
         if not cap.isOpened():
             cap.release()
-            return None, None, self._diagnose()
+            return None, None, "cannot open"
+        if self.finite and self._next_index:
+            # reconnected in the middle of a file: skip what was read already (exact, unlike a seek)
+            for _ in range(self._next_index):
+                if not cap.grab():
+                    cap.release()
+                    return None, None, "opened, but the file ended before the point of the loss"
         ok, image = cap.read()
         if not ok or image is None:
             cap.release()
@@ -382,12 +465,26 @@ class StreamSource:
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         if 0.5 <= fps <= 240.0 and not self.fps:  # RTSP often reports 0 or the 90 kHz clock
             self.fps = fps
+        if self.finite and self.frame_count is None:
+            count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+            if 0 < count < 1e9:
+                self.frame_count = int(count)
+        with self._lock:
+            self._stats.transport = transport
         return cap, image, ""
 
-    def _diagnose(self) -> str:
-        """Why the stream did not open, as far as a plain TCP connect can tell."""
+    def _diagnose(self, transports: Sequence[str] = ()) -> str:
+        """Why the stream did not open although (for RTSP) the server described it."""
         if self.is_webcam:
             return "cannot open the camera (missing, busy, or no permission)"
+        if self._scheme == "rtsp" and transports:
+            refused = rtsp_probe.refused_transports(str(self._target), transports,
+                                                    timeout_s=min(3.0, self.open_timeout_s))
+            if refused and len(refused) == len(transports):
+                other = {"tcp": "udp", "udp": "tcp"}.get(refused[0], "auto")
+                return (f"the server refuses RTSP over {'/'.join(t.upper() for t in refused)} "
+                        f"(461 Unsupported Transport): set stream.transport={other if len(refused) == 1 else 'auto'}")
+            return "the server described the stream, but no frame could be decoded (unsupported codec?)"
         parts = urlsplit(str(self._target))
         try:
             port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
@@ -510,6 +607,27 @@ class StreamSource:
                 if isinstance(item, _Item):
                     item.reset = item.reset or old.reset  # never lose a reset mark
 
+    def _count_final_outage(self, last_frame_at: Optional[float]) -> None:
+        """A stream that gives up after having worked: its last outage counts in the stats."""
+        if last_frame_at is None:
+            return
+        outage = time.monotonic() - last_frame_at
+        with self._lock:
+            self._stats.outage_s += outage
+            self._stats.last_outage_s = outage
+            self._stats.long_outages += int(outage >= self.reset_after_s)
+
+    def _finish(self) -> None:
+        """The end of a finite stream: the iterator ends once the queued frames are taken."""
+        with self._lock:
+            self._stats.connected = False
+        while not self._stop.is_set():
+            try:
+                self._queue.put(_Finished(), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
     def _give_up(self, message: str) -> None:
         # not logged: the consumer raises it as a UserError, which the CLI prints as its one line
         message = mask_url(message)
@@ -563,7 +681,7 @@ def options_from_config(cfg) -> dict:
     options = {}
     stream_cfg = getattr(cfg, "stream", None)
     for key in ("reconnect_max", "open_retries", "reconnect_backoff", "open_timeout_s", "read_timeout_s",
-                "reset_after_s", "queue_size"):
+                "reset_after_s", "queue_size", "transport"):
         value = getattr(stream_cfg, key, None)
         if value is not None:
             options[key] = tuple(value) if key == "reconnect_backoff" else value

@@ -12,15 +12,21 @@ reach a log line, progress line, error message, summary file or output name. Thr
 * ``install_log_masking()``: masks every log record created anywhere in the process, whatever the
   handlers, by wrapping the logging record factory. The CLI calls it once at start-up.
 
-Also here: ``is_stream_url(s)`` (does a CLI argument name a live stream rather than a file?) and
-``safe_name(text)`` (a file-system-safe, masked name for output folders).
+Passwords that no pattern can find (an unencoded space or ``"`` in ``rtsp://u:pa ss@cam/``) are
+masked too: ``remember_secret(url)``, called for every stream URL the program opens, makes
+``mask_url`` replace that password wherever it appears.
+
+Also here: ``is_stream_url(s)`` (does a CLI argument name a live stream rather than a file?),
+``is_file_url(s)`` (an ``http(s)://`` URL of a whole video file, read once like a file) and
+``safe_name(text)`` / ``safe_stem(text)`` (file-system-safe, masked names for output folders/files).
 """
 from __future__ import annotations
 
 import logging
 import re
 import traceback
-from typing import Union
+from typing import Set, Union
+from urllib.parse import unquote, urlsplit
 
 MASK = "***"
 
@@ -37,6 +43,17 @@ _QUERY_SECRET_RE = re.compile(
     re.IGNORECASE,
 )
 
+# the same password when it holds characters the first pattern stops at (space, quotes): the
+# shortest run up to an '@' followed by a host name (and port, path or the end)
+_USERINFO_LOOSE_RE = re.compile(
+    r"(?P<prefix>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@\"'<>]*:)(?P<password>[^\r\n/@]*?)"
+    r"@(?=[A-Za-z0-9.\-\[\]]+(?::\d+)?(?:[/?#\s\"'<>]|$))"
+)
+_SECRETS: Set[str] = set()   # passwords of the URLs this process opened (remember_secret)
+
+# a URL whose path ends like this serves a whole file (as ultralytics decides it, by the suffix)
+VIDEO_EXTS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
+
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "srt")
 
 
@@ -51,11 +68,53 @@ def mask_url(text: str) -> str:
     """
     if not isinstance(text, str):
         text = str(text)
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, MASK)
     if "://" in text:
         text = _USERINFO_RE.sub(lambda m: f"{m.group('prefix')}{MASK}@", text)
+        text = _USERINFO_LOOSE_RE.sub(lambda m: f"{m.group('prefix')}{MASK}@", text)
     if "=" in text:
         text = _QUERY_SECRET_RE.sub(lambda m: f"{m.group('prefix')}{MASK}", text)
     return text
+
+
+def remember_secret(url: str) -> None:
+    """Mask this URL's password (as written and percent-decoded) in every later ``mask_url``.
+
+    Example:
+        >>> remember_secret('rtsp://admin:pa ss"1@10.0.0.7/live')
+        >>> mask_url('cannot open rtsp://admin:pa ss"1@10.0.0.7/live')
+        'cannot open rtsp://admin:***@10.0.0.7/live'
+    """
+    scheme, sep, rest = str(url).partition("://")
+    if not sep or "@" not in rest:
+        return
+    userinfo = rest.rsplit("@", 1)[0]
+    _, colon, password = userinfo.partition(":")
+    # very short passwords would mask ordinary text everywhere; the patterns still find them in URLs
+    for secret in {password, unquote(password)} if colon else ():
+        if len(secret) >= 4 and secret != MASK:
+            _SECRETS.add(secret)
+
+
+def is_file_url(value: Union[str, int]) -> bool:
+    """True for an ``http(s)://`` URL whose path names a video file (``.mp4``, ``.mkv``, ...).
+
+    Such a URL serves a whole file: it is read once, every frame, then the run ends.
+
+    Example:
+        >>> is_file_url("http://127.0.0.1:8000/clip.mp4"), is_file_url("http://cam/video.mjpg")
+        (True, False)
+    """
+    text = str(value).strip()
+    if not text.lower().startswith(("http://", "https://")):
+        return False
+    try:
+        path = urlsplit(text).path
+    except ValueError:
+        return False
+    return path.lower().endswith(VIDEO_EXTS)
 
 
 def is_stream_url(value: Union[str, int]) -> bool:
@@ -91,6 +150,20 @@ def safe_name(text: str, max_len: int = 64) -> str:
         text = rest.rsplit("@", 1)[-1].split("?", 1)[0]
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")
     return name[:max_len] or "stream"
+
+
+def safe_stem(text: str, max_len: int = 64) -> str:
+    """``safe_name`` without a trailing video extension, for naming an output video.
+
+    Example:
+        >>> safe_stem("http://u:pw@127.0.0.1:8000/clips/pw_768.mp4")
+        '127.0.0.1_8000_clips_pw_768'
+    """
+    name = safe_name(text, max_len)
+    for ext in VIDEO_EXTS:
+        if name.lower().endswith(ext) and len(name) > len(ext):
+            return name[: -len(ext)]
+    return name
 
 
 class CredentialMaskingFilter(logging.Filter):
