@@ -9,7 +9,7 @@ This file has two halves:
   hangs with its sockets open.
 * ``main()`` (run as ``/usr/bin/python3 tests/rtsp_server.py ...``): the server itself. GStreamer's
   Python bindings (``gi``) exist only in the system Python (Debian packages, installed by
-  ``tools/install_rtsp_deps.sh``), so the server runs there with ``PYTHONPATH``/``PYTHONHOME``
+  ``tools/install_test_deps.sh``), so the server runs there with ``PYTHONPATH``/``PYTHONHOME``
   removed from its environment (the venv's values would break the system interpreter).
 
 Served media: ``videotestsrc`` (a moving ball) by default, or a looping sequence of JPEG images
@@ -69,10 +69,10 @@ def gst_rtsp_unavailable_reason() -> Optional[str]:
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["?"])[-1]
         return (f"GStreamer RTSP server bindings missing ({last}); "
-                "install them with: bash tools/install_rtsp_deps.sh")
+                "install them with: bash tools/install_test_deps.sh")
     if out.stdout.strip():
         return (f"GStreamer elements missing: {out.stdout.strip()}; "
-                "install them with: bash tools/install_rtsp_deps.sh")
+                "install them with: bash tools/install_test_deps.sh")
     return None
 
 
@@ -280,3 +280,172 @@ def main(argv: Optional[list] = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --------------------------------------------------------------------------------------------
+# Two RTSP servers that are not GStreamer's, for the same tests against different code:
+# aio-rtsp-toolkit (PyPI, pure Python, RTSP over TCP only) and VLC (RTSP over UDP only; it answers
+# 461 to a client that insists on TCP). Both serve an H.264 file without re-encoding.
+
+VLC_USER = "rtsptest"   # created by tools/install_test_deps.sh; VLC refuses to run as root
+
+
+def make_h264_clip(path: str, seconds: float = 120.0, fps: int = 10, size=(160, 120)) -> str:
+    """Write a small H.264 MP4 (a green box sweeping left to right) with PyAV; return its path.
+
+    Long enough that a looping server never reaches its end during a test module (VLC ends the
+    RTSP session at the end of each loop).
+    """
+    import av
+    import numpy as np
+
+    w, h = size
+    with av.open(path, "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"g": str(fps), "preset": "ultrafast", "tune": "zerolatency"}
+        for i in range(int(seconds * fps)):
+            image = np.zeros((h, w, 3), np.uint8)
+            x = (i * 3) % (w - 30)
+            image[40:80, x:x + 30] = (0, 255, 0)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def aio_rtsp_unavailable_reason() -> Optional[str]:
+    """None when aio-rtsp-toolkit's ``rtsp-server`` and PyAV are installed, else why not."""
+    if not (Path(sys.executable).parent / "rtsp-server").exists():
+        return "aio-rtsp-toolkit is not installed (pip install -e '.[dev]')"
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return "PyAV (av) is not installed (pip install -e '.[dev]')"
+    return None
+
+
+def vlc_user() -> Optional[str]:
+    """The user VLC runs as: None when not root (VLC runs as the current user), else VLC_USER
+    (or ``nobody`` when that user does not exist)."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        pwd.getpwnam(VLC_USER)
+        return VLC_USER
+    except KeyError:
+        return "nobody"
+
+
+def vlc_unavailable_reason() -> Optional[str]:
+    """None when VLC can serve RTSP here, else why not."""
+    import shutil
+
+    if shutil.which("vlc") is None:
+        return "VLC is not installed; install it with: bash tools/install_test_deps.sh"
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        return "setpriv (util-linux) is missing: VLC cannot run as root"
+    try:
+        import av  # noqa: F401  (makes the served clip)
+    except ImportError:
+        return "PyAV (av) is not installed (pip install -e '.[dev]')"
+    return None
+
+
+class _ProcessServer:
+    """A server subprocess on 127.0.0.1:port with start/stop/restart, its log in a file."""
+
+    def __init__(self, port: int, log_path: Optional[str] = None) -> None:
+        self.port = port
+        self.log_path = log_path or os.path.join(tempfile.gettempdir(), f"{type(self).__name__}_{port}.log")
+        self._proc: Optional[subprocess.Popen] = None
+        self._log_file = None
+
+    def command(self) -> list:
+        raise NotImplementedError
+
+    def env(self) -> dict:
+        return dict(os.environ)
+
+    def start(self, timeout_s: float = 15.0):
+        if self._proc is not None:
+            raise RuntimeError("server already running")
+        self._log_file = open(self.log_path, "ab")
+        self._proc = subprocess.Popen(self.command(), env=self.env(), stdin=subprocess.DEVNULL,
+                                      stdout=self._log_file, stderr=self._log_file)
+        _RUNNING.add(self)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                log = Path(self.log_path).read_text(errors="replace")[-2000:]
+                self.stop()
+                raise RuntimeError(f"{type(self).__name__} exited at start:\n{log}")
+            if _listening(self.port):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{type(self).__name__} did not listen on port {self.port} within {timeout_s}s")
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        _RUNNING.discard(self)
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class AioRtspServer(_ProcessServer):
+    """aio-rtsp-toolkit's ``rtsp-server`` serving ``clip`` in a loop; RTSP over TCP only."""
+
+    def __init__(self, port: int, clip: str, log_path: Optional[str] = None) -> None:
+        super().__init__(port, log_path)
+        self.clip = Path(clip)
+
+    @property
+    def url(self) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/{self.clip.name}?play_count=0"   # 0 = loop forever
+
+    def command(self) -> list:
+        return [str(Path(sys.executable).parent / "rtsp-server"), "-d", str(self.clip.parent),
+                "-H", "127.0.0.1", "-p", str(self.port), "-cp", str(free_port())]
+
+
+class VlcRtspServer(_ProcessServer):
+    """VLC serving ``clip`` at ``rtsp://127.0.0.1:port/cam``; RTSP over UDP only (461 for TCP).
+
+    VLC refuses to run as root: as root it runs as ``vlc_user()`` via ``setpriv``, so ``clip`` and
+    its folder must be readable by that user.
+    """
+
+    def __init__(self, port: int, clip: str, log_path: Optional[str] = None) -> None:
+        super().__init__(port, log_path)
+        self.clip = Path(clip)
+        self.home = tempfile.mkdtemp(prefix="vlc_home_")
+        os.chmod(self.home, 0o777)
+
+    @property
+    def url(self) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/cam"
+
+    def command(self) -> list:
+        vlc = ["vlc", "-I", "dummy", "--no-stats", str(self.clip), "--loop", "--sout-keep",
+               "--sout", f"#rtp{{sdp=rtsp://127.0.0.1:{self.port}/cam}}"]
+        user = vlc_user()
+        if user is None:
+            return vlc
+        return ["setpriv", f"--reuid={user}", f"--regid={user if user != 'nobody' else 'nogroup'}",
+                "--clear-groups", *vlc]
+
+    def env(self) -> dict:
+        return {**os.environ, "HOME": self.home}

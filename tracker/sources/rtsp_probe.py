@@ -4,6 +4,9 @@ OpenCV's FFmpeg backend only says "could not open". Before (and after) handing a
 ``StreamSource`` asks the server with two plain RTSP requests over a socket, so every failure gets
 a true message:
 
+* ``reachable(url)``: ``None`` when the server accepts a TCP connection, else why not (refused,
+  no answer, unknown host). Cheap and sends nothing: ``StreamSource`` asks it before every attempt,
+  so a dead camera never blocks inside OpenCV.
 * ``describe(url)`` sends ``DESCRIBE`` (answering a ``401`` once with the URL's credentials, Basic or
   Digest): ``None`` when the server describes the stream, else the reason — connection refused,
   no answer (timeout), unknown host, wrong credentials (401), wrong path (404), another status.
@@ -147,6 +150,14 @@ def _connect(url: str, timeout_s: float) -> Tuple[Optional[_Client], Optional[st
         return None, f"no answer from {where} within {timeout_s:g}s (timeout)"
     except (OSError, ValueError) as err:
         return None, getattr(err, "strerror", None) or str(err) or type(err).__name__
+
+
+def reachable(url: str, timeout_s: float = 3.0) -> Optional[str]:
+    """``None`` when something accepts TCP connections at the URL's host and port, else why not."""
+    client, why = _connect(url, timeout_s)
+    if client is not None:
+        client.close()
+    return why
 
 
 def _status_reason(answer: _Answer, has_credentials: bool) -> str:

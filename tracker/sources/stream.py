@@ -413,9 +413,11 @@ class StreamSource:
     def _connect(self) -> Tuple[Optional[cv2.VideoCapture], Optional[np.ndarray], str]:
         """Open the stream and read its first frame: (capture, frame, "") or (None, None, why).
 
-        RTSP: the server is asked first (``rtsp_probe.describe``), so a refused connection, a
-        silent host, wrong credentials or a wrong path are reported as such without an OpenCV
-        open; then each transport of ``stream.transport`` is tried in turn (auto: TCP, UDP).
+        RTSP: a plain TCP connect first (``rtsp_probe.reachable``), so a refused connection or a
+        silent host is reported as such without blocking inside OpenCV; then each transport of
+        ``stream.transport`` is tried in turn (auto: TCP, UDP); when none plays, the server is
+        asked why (``_diagnose``: 401, 404, 461, ...). (Not DESCRIBE before every open:
+        GStreamer's server answers 503 to a DESCRIBE that follows another client's too closely.)
         """
         if self.is_webcam:
             # on Linux ask V4L2 directly: CAP_ANY would also try FFmpeg and Orbbec backends and
@@ -424,7 +426,7 @@ class StreamSource:
             cap, image, why = self._first_frame(cv2.VideoCapture(int(self._target), backend), "")
             return cap, image, why if why != "cannot open" else self._diagnose()
         if self._scheme == "rtsp":
-            why = rtsp_probe.describe(str(self._target), timeout_s=min(3.0, self.open_timeout_s))
+            why = rtsp_probe.reachable(str(self._target), timeout_s=min(3.0, self.open_timeout_s))
             if why is not None:
                 return None, None, why
         transports = (["tcp", "udp"] if self.transport == "auto" else [self.transport]) \
@@ -478,6 +480,9 @@ class StreamSource:
         if self.is_webcam:
             return "cannot open the camera (missing, busy, or no permission)"
         if self._scheme == "rtsp" and transports:
+            why = rtsp_probe.describe(str(self._target), timeout_s=min(3.0, self.open_timeout_s))
+            if why is not None:
+                return why
             refused = rtsp_probe.refused_transports(str(self._target), transports,
                                                     timeout_s=min(3.0, self.open_timeout_s))
             if refused and len(refused) == len(transports):
