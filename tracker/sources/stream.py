@@ -30,6 +30,20 @@ Reconnecting:
     ``open_retries`` attempts (0 = use ``reconnect_max``): a mistyped URL fails in seconds, while a
     camera that worked and then dropped gets the full ``reconnect_max`` (a reboot takes 30-90 s).
 
+Transport (``transport``, config ``stream.transport``): RTSP over ``"tcp"``, ``"udp"``, or
+    ``"auto"`` (TCP, then UDP, as FFmpeg does). Before each attempt a plain TCP connect tells a
+    refused or silent camera from one that answers; when OpenCV cannot play a stream that answers,
+    ``rtsp_probe`` asks the server why (401 wrong credentials, 404 wrong path, 461 transport).
+
+Finite streams (``finite``, default for ``http(s)://.../clip.mp4``, see ``urls.is_file_url``): a
+    whole file over HTTP is read like a file — never real-time, every frame, once — and the
+    iterator ends at its last frame. A connection lost mid-file reconnects and skips the frames
+    already read.
+
+Stopping: ``stop()`` only sets a flag (safe in a signal handler); whatever the reader is doing, the
+    iterator ends within ~0.1 s once the queued frames are taken. ``close()`` also waits ≤ 0.5 s
+    for the reader thread.
+
 Tracker reset after a long outage (how the pipeline learns about it):
     An outage is the time between the last frame before a loss and the first frame after the
     reconnect. If it lasted at least ``reset_after_s`` seconds (default 10), the first frame after it carries a
