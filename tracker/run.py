@@ -189,8 +189,11 @@ class Run:
 
         self.cfg = cfg
         parse_segment(cfg.output.segment)   # a bad --segment fails before anything is opened
-        self.sources = open_sources(sources, cfg)
         d = cfg.detector
+        if d.detections and (len(sources) > 1 or any(str(s).lower().endswith(".streams") for s in sources)):
+            raise UserError(f"--detections {d.detections} holds the detections of one source, but "
+                            f"{len(sources)} sources were given: run each source with its own det file")
+        self.sources = open_sources(sources, cfg)
         max_frame = None
         if d.detections and len(self.sources) == 1 and not self.sources[0].is_live:
             src = self.sources[0]
@@ -285,6 +288,7 @@ class Run:
             # one detector serves every source: how many calls, and the most frames in one call
             "detector_calls": {"calls": stats.pop("inference_calls"), "max_frames_per_call": stats.pop("max_batch")},
             "timing_s": {k: round(v, 3) for k, v in stats.items() if k.endswith("_s")},
+            "detector": self.detector_info(),
             "outputs": outputs.output_paths() if outputs else {},
             "options": self.cfg.to_dict(),
         }
@@ -293,6 +297,14 @@ class Run:
         if hasattr(source, "stats"):
             summary["stream"] = dict(source.stats) if isinstance(source.stats, dict) else source.stats
         return summary
+
+    def detector_info(self) -> dict:
+        """What produced the boxes: ``{"name": "precomputed", "detections": "det.txt"}`` or the model."""
+        name = getattr(self.detector, "name", None) or self.cfg.detector.name
+        if name == "precomputed":
+            return {"name": name, "detections": str(self.detector.path),
+                    "class_column": self.detector.has_class_column}
+        return {"name": name, "model": getattr(self.detector, "model_name", None)}
 
     def write_summaries(self) -> None:
         for source in self.sources:
