@@ -23,7 +23,17 @@ import yaml
 
 from .errors import UserError
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+def find_config_dir() -> Path:
+    """Where the YAMLs are: ``tracker/configs/`` in an installed wheel (``setup.py`` copies them
+    there), else the top-level ``configs/`` of a source checkout or editable install, which is the
+    one source of truth. ``track --print-config`` prints the path."""
+    packaged = Path(__file__).resolve().parent / "configs"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "configs"
+
+
+CONFIG_DIR = find_config_dir()
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 
 

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Optional, Union
 
 import yaml
 
+from ..config import CONFIG_DIR as TOP_CONFIG_DIR
 from ..errors import UserError
 from .botsort import BotSortTracker
 from .bytetrack import ByteTracker
@@ -28,7 +29,7 @@ TRACKERS = {
 TRACKER_NAMES: tuple[str, ...] = tuple(TRACKERS)
 # the best-scoring tracker on our benchmarks (docs/benchmarks.md); configs/default.yaml uses it
 DEFAULT_TRACKER = "botsort"
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "trackers"
+CONFIG_DIR = TOP_CONFIG_DIR / "trackers"   # a source checkout's configs/ or the wheel's copy
 
 
 # every numeric tracker option is a non-negative count, threshold, weight or size; the cap keeps
