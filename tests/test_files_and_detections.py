@@ -103,6 +103,25 @@ def test_classes_person_on_a_det_file_without_a_class_column_keeps_every_box(tmp
     assert "name: precomputed" in (tmp_path / "person" / "config.yaml").read_text()
 
 
+def test_one_det_file_per_source(tmp_path):
+    """``--detections a.txt,b.txt``: each source is tracked on its own file (streams-first pairing
+    included: the folder is given first here, the video second)."""
+    folder = _numbered_images(tmp_path / "frames")
+    folder_det = tmp_path / "frames_det.txt"
+    folder_det.write_text("".join(f"{k},-1,5,5,20,20,0.9\n" for k in range(1, N_IMAGES + 1)))
+    out = tmp_path / "o"
+    proc = run_track(folder, SAMPLE_VIDEO, "--detections", f"{folder_det},{SAMPLE_DETS}", "--no-video",
+                     "--max-frames", 30, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    frames_rows = read_csv_rows(out / "frames" / "tracks.csv")
+    assert {(r["x1"], r["y1"], r["x2"], r["y2"]) for r in frames_rows} == {("5.00", "5.00", "25.00", "25.00")}
+    video_rows = read_csv_rows(out / "crossing" / "tracks.csv")
+    assert len({r["track_id"] for r in video_rows}) >= 3
+    summary = json.loads((out / "summary.json").read_text())["sources"]
+    assert summary["frames"]["detector"]["detections"] == str(folder_det)
+    assert summary["crossing"]["detector"]["detections"] == str(SAMPLE_DETS)
+
+
 def _one_pixel_frames(n=6):
     return [np.full((1, 1, 3), 30 * k, np.uint8) for k in range(n)]
 

@@ -82,8 +82,10 @@ CASES = [
          no_output=True),
     Case("det-classes-absent-class", with_det + ["--classes", "truck"], ["keeps no box", "car"],
          _det("1,-1,10,20,30,40,0.9,2\n"), no_output=True),
-    Case("det-file-for-two-sources", [VIDEO, VIDEO, "--detections", "{det.txt}"], ["one source", "2 sources"],
+    Case("det-file-for-two-sources", [VIDEO, VIDEO, "--detections", "{det.txt}"], ["1 det file", "2 sources"],
          _det(ROW), no_output=True),
+    Case("three-det-files-for-two-sources", [VIDEO, VIDEO, "--detections", "{det.txt},{det.txt},{det.txt}"],
+         ["3 det file", "2 sources"], _det(ROW), no_output=True),
     # config values (issue 15: 1e308 was an OverflowError)
     Case("set-tracker-option-1e308", [VIDEO, "--detections", DETS, "--set", "tracker.track_buffer=1e308"],
          ["track_buffer"], no_output=True),

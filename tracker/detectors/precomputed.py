@@ -5,6 +5,9 @@ holds an integer class id >= 0 there (COCO ids, as YOLO numbers them); MOTChalle
 files put ``-1`` there, and files without a class column are all persons (class 0), as in
 MOTChallenge.
 
+Several sources need one det file each, in the order the sources are given
+(``--detections a.txt,b.txt``, or a YAML list): one file's frame numbers belong to one source.
+
 ``--classes`` is always applied, never ignored: with a class column it keeps the rows of those
 classes; without one every box is "person", so ``--classes person`` keeps them all and a filter
 without person (which would keep nothing) is refused with one clear line, like a misspelt name.
@@ -41,6 +44,19 @@ def class_column(rows: np.ndarray) -> Optional[np.ndarray]:
     if not ((col >= 0) & (col == np.round(col)) & (col < 2**31)).all():
         return None
     return col.astype(np.int64)
+
+
+def split_det_files(spec: Optional[str]) -> List[str]:
+    """``"a.txt,b.txt"`` → ``["a.txt", "b.txt"]``; a path that exists is one file even with a comma.
+
+    >>> split_det_files("a.txt, b.txt"), split_det_files(None)
+    (['a.txt', 'b.txt'], [])
+    """
+    if not spec:
+        return []
+    if Path(spec).is_file():
+        return [spec]
+    return [part.strip() for part in str(spec).split(",") if part.strip()]
 
 
 def _read_text(path: Path) -> str:
@@ -109,3 +125,18 @@ class PrecomputedDetector:
             dets = self.by_frame.get(frame.index + 1, Detections.empty())
             out.append(dets[dets.score >= self.min_score] if len(dets) else dets)
         return out
+
+
+class PerSourceDetections:
+    """One :class:`PrecomputedDetector` per source: a frame is looked up in its own source's file."""
+
+    name = "precomputed"
+
+    def __init__(self, by_source: Dict[str, PrecomputedDetector]) -> None:
+        self.by_source = by_source
+        self.names: Dict[int, str] = {}
+        for detector in by_source.values():
+            self.names.update(detector.names)
+
+    def detect(self, frames: Sequence[Frame]) -> List[Detections]:
+        return [self.by_source[str(f.source_id)].detect([f])[0] for f in frames]
