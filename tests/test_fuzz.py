@@ -6,19 +6,24 @@ What they accept is valid: finite boxes of positive size, frames >= 1 in order, 
 """
 from __future__ import annotations
 
+import dataclasses
 import tempfile
+import typing
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tracker.config import Config, load_config, parse_override
+from tracker.config import _RANGES, Config, load_config, parse_override
 from tracker.errors import UserError
 from tracker.formats.mot import parse_det_rows, parse_det_text, read_det_file
 from tracker.trackers import TRACKER_NAMES, make_tracker
+from tracker.trackers.registry import TRACKERS
+from tracker.types import Detections
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -158,6 +163,8 @@ def test_config_files_raise_only_user_error(content):
 
 
 @settings(max_examples=100, deadline=None)
+@example("botsort", {"track_buffer": 1e308})     # was an OverflowError (issue 15): fails on old code
+@example("bytetrack", {"track_buffer": "1e308"})  # the same value as --set or a YAML file gives it
 @given(st.sampled_from(TRACKER_NAMES),
        st.dictionaries(st.sampled_from(["track_buffer", "match_thresh", "min_hits", "per_class", "nsa",
                                         "output_box", "nosuchkey", "det_thresh"]), scalar,
@@ -168,6 +175,64 @@ def test_tracker_options_raise_only_user_error(name, params):
         make_tracker(name, overrides=params)
     except UserError as err:
         assert "\n" not in str(err)
+
+
+# every numeric option of every tracker, with any number: built and run on two frames, or one UserError
+NUMERIC_TRACKER_OPTIONS = sorted(
+    (name, f.name) for name in TRACKER_NAMES for f in dataclasses.fields(TRACKERS[name].config_class)
+    if type(f.default) in (int, float))
+any_number = st.one_of(st.integers(), st.floats(), st.integers().map(str), st.floats().map(repr),
+                       st.sampled_from([1e308, "1e308", -1e308, 2**63, 1e9 + 1, "1e3"]))
+
+
+@settings(max_examples=200, deadline=None)
+@example(("botsort", "track_buffer"), 1e308)
+@example(("sort", "report_lost_frames"), "1e308")
+@example(("botsort", "gmc_downscale"), 10**9)      # downscales a frame to nothing
+@given(st.sampled_from(NUMERIC_TRACKER_OPTIONS), any_number)
+def test_any_number_for_any_tracker_option(option, number):
+    name, key = option
+    try:
+        trk = make_tracker(name, overrides={key: number}, frame_rate=25.0)
+    except UserError as err:
+        assert "\n" not in str(err) and key in str(err)
+        return
+    image = np.zeros((48, 64, 3), np.uint8)
+    dets = Detections([[4, 4, 20, 30], [30, 8, 50, 40]], [0.9, 0.4], [0, 0], np.eye(2, 8, dtype=np.float32))
+    for _ in range(2):
+        tracks = trk.update(dets, image)
+        assert np.isfinite(tracks.xyxy).all()
+
+
+# every numeric key of the run config, with any number: a value in its range, or one UserError
+NUMERIC_CONFIG_KEYS = sorted(_RANGES)
+
+
+@FUZZ
+@example("detector.threads", 1e308)
+@example("stream.read_timeout_s", "1e308")    # int(1e308 * 1000) ms for OpenCV overflowed
+@given(st.sampled_from(NUMERIC_CONFIG_KEYS), any_number)
+def test_any_number_for_any_config_key(key, number):
+    section, name = key.split(".")
+    try:
+        cfg = load_config(overrides=[f"{key}={number}"])
+    except UserError as err:
+        assert "\n" not in str(err) and key in str(err)
+        return
+    value = getattr(getattr(cfg, section), name)
+    low, high = _RANGES[key][:2]
+    assert low <= value <= high and type(value) is type(getattr(getattr(Config(), section), name) or value)
+
+
+def test_every_numeric_config_key_has_a_range():
+    """A numeric key added later without a range would let 1e308 through again."""
+    cfg = Config()
+    sections = [f.name for f in dataclasses.fields(Config) if dataclasses.is_dataclass(getattr(cfg, f.name))]
+    numeric = {f"{section}.{k}" for section in sections
+               for k, hint in typing.get_type_hints(type(getattr(cfg, section))).items()
+               if hint in (int, float, Optional[int], Optional[float])}
+    assert "detector.imgsz" in numeric and "stream.read_timeout_s" in numeric
+    assert numeric == set(_RANGES)
 
 
 @pytest.mark.parametrize("value", [float("inf"), "1e400"])

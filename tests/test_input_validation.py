@@ -1,4 +1,4 @@
-"""Input validation and robustness (issue 6) beyond what tests/test_bad_input.py already covers.
+"""Input validation and robustness (issue 6) beyond the CLI corpus of tests/test_malformed_corpus.py.
 
 Bad files end in one clear line and exit code 2; what a detector produces is cleaned before it can
 hurt the tracker (NaN dropped and counted, boxes clipped); huge frames (10,000 boxes) complete.
@@ -25,7 +25,7 @@ from tracker.types import Detections
 ROW = "1,-1,10,20,30,40,0.9"
 
 
-# -- det files (parser level; the CLI path of each reason is in test_bad_input.py) -----------------------
+# -- det files (parser level; the CLI path of each reason is in test_malformed_corpus.py) -----------------------
 @pytest.mark.parametrize("text,line,fragment", [
     (f"{ROW}\n{ROW},1,1\n", 2, "columns"),                         # more columns than earlier rows
     (f"{ROW}\n\n# note\n1,-1,10,20,30\n", 4, "columns"),          # line numbers count blank/comment lines
@@ -127,12 +127,6 @@ def test_out_of_range_values_name_the_key(item, key):
         load_config(overrides=[item])
 
 
-def test_vid_stride_zero_via_cli(tmp_path):
-    """Was a ZeroDivisionError traceback (frame rate / stride) before the range check."""
-    proc = run_track(SAMPLE_VIDEO, "--detections", SAMPLE_DETS, "--vid-stride", 0, "--out", tmp_path / "o")
-    assert_one_line_error(proc, "source.vid_stride")
-
-
 def test_config_values_are_coerced_to_their_type():
     cfg = load_config(overrides=["detector.conf=1", "detector.imgsz=1280.0", "detector.classes=[person, car]"])
     assert cfg.detector.conf == 1.0 and isinstance(cfg.detector.conf, float)
@@ -140,20 +134,7 @@ def test_config_values_are_coerced_to_their_type():
     assert cfg.detector.classes == "person,car"
 
 
-@pytest.mark.parametrize("item,fragment", [
-    ("tracker.nosuch_option=1", "nosuch_option"),
-    ("tracker.track_buffer=lots", "track_buffer"),
-])
-def test_bad_tracker_options_via_cli(tmp_path, item, fragment):
-    proc = run_track(SAMPLE_VIDEO, "--detections", SAMPLE_DETS, "--set", item, "--out", tmp_path / "o")
-    assert_one_line_error(proc, fragment)
-    assert not (tmp_path / "o").exists(), "bad options are caught before any output is written"
-
-
-def test_infinite_tracker_option_via_cli(tmp_path):
-    proc = run_track(SAMPLE_VIDEO, "--detections", SAMPLE_DETS, "--set", "tracker.track_buffer=.inf",
-                     "--out", tmp_path / "o")
-    assert_one_line_error(proc, "track_buffer")
+# (the CLI paths of these, and of tracker options, are cases of tests/test_malformed_corpus.py)
 
 
 # -- videos -----------------------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ def test_two_streams_get_separate_outputs(rtsp_server_factory, tmp_path):
     b = rtsp_server_factory(user="bob", password="b0b-pw")
     dets = write_det_file(tmp_path / "det.txt")
     out = tmp_path / "out"
-    proc = subprocess.run(track_cmd(a.url, b.url, "--detections", str(dets), "--out", str(out),
+    proc = subprocess.run(track_cmd(a.url, b.url, "--detections", f"{dets},{dets}", "--out", str(out),
                                     "--max-frames", "30", "--no-realtime"),
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

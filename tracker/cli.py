@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Detect and track objects in videos, image folders, MOT sequences and live streams. "
                     "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track export-reid' (ONNX export).",
     )
-    p.add_argument("sources", nargs="+", metavar="SOURCE",
+    p.add_argument("sources", nargs="*", metavar="SOURCE",
                    help="video file, image folder, MOTChallenge sequence, rtsp/http URL, webcam index, "
                         "or a .streams file")
     g = p.add_argument_group("detector")
@@ -68,7 +68,37 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config key, e.g. --set tracker.track_buffer=60 (repeatable)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--print-config", nargs="?", const="", metavar="TRACKER",
+                   help="print the effective config (with every tracker parameter) as YAML and exit; "
+                        "with a tracker name, print that tracker's commented YAML, to copy and edit")
     return p
+
+
+def print_config(args: argparse.Namespace) -> int:
+    """``--print-config``: the effective config, ready for ``--config``; ``--print-config NAME``:
+    the tracker's own YAML (with its comments), ready for ``--tracker FILE``."""
+    import dataclasses
+
+    import yaml
+
+    from .config import CONFIG_DIR, load_config
+    from .trackers.registry import CONFIG_DIR as TRACKER_DIR, TRACKER_NAMES, load_tracker_config
+
+    if args.print_config:
+        name = args.print_config.lower()
+        if name not in TRACKER_NAMES:
+            raise UserError(f"--print-config {args.print_config}: unknown tracker; choose one of "
+                            f"{', '.join(TRACKER_NAMES)}")
+        sys.stdout.write(f"# {TRACKER_DIR / (name + '.yaml')}\n" + (TRACKER_DIR / f"{name}.yaml").read_text())
+        return 0
+    cfg = load_config(args.config, _overrides_from_args(args))
+    _, tracker_cfg = load_tracker_config(cfg.tracker.name, cfg.tracker.params)
+    data = cfg.to_dict()
+    data["tracker"] = {"name": cfg.tracker.name, **dataclasses.asdict(tracker_cfg)}
+    sys.stdout.write(f"# effective config of track; pass an edited copy with --config FILE\n"
+                     f"# every key is documented in {CONFIG_DIR / 'default.yaml'} and {TRACKER_DIR}/\n"
+                     + yaml.safe_dump(data, sort_keys=False))
+    return 0
 
 
 def _overrides_from_args(a: argparse.Namespace) -> List[str]:
@@ -133,6 +163,8 @@ def run_track(argv: List[str]) -> int:
     from .run import Run
 
     args = build_parser().parse_args(argv)
+    if args.print_config is not None:
+        return print_config(args)
     cfg = load_config(args.config, _overrides_from_args(args))
     run = Run(args.sources, cfg, save=True)
 

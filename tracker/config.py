@@ -23,7 +23,17 @@ import yaml
 
 from .errors import UserError
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+def find_config_dir() -> Path:
+    """Where the YAMLs are: ``tracker/configs/`` in an installed wheel (``setup.py`` copies them
+    there), else the top-level ``configs/`` of a source checkout or editable install, which is the
+    one source of truth. ``track --print-config`` prints the path."""
+    packaged = Path(__file__).resolve().parent / "configs"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "configs"
+
+
+CONFIG_DIR = find_config_dir()
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 
 
@@ -115,6 +125,14 @@ def _check_type(key: str, value: Any, hint) -> Any:
     if hint is bool:
         if isinstance(value, bool):
             return value
+    elif hint in (int, float) and isinstance(value, str):
+        # YAML 1.1 reads 1e3 (no dot) as text: take it as the number the user wrote
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+        else:
+            return _check_type(key, number, hint) if math.isfinite(number) else number
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -133,34 +151,40 @@ def _check_type(key: str, value: Any, hint) -> Any:
     raise UserError(f"config key '{key}' must be {hint.__name__}, got {value!r}")
 
 
-# value ranges: key -> (test, what the value must be); None (where allowed) always passes
+# value ranges: key -> (lowest, highest[, note]), inclusive; None (where allowed) always passes.
+# Upper limits keep every value usable downstream (a timeout becomes an int32 of milliseconds in
+# OpenCV, a frame count feeds range(), a thread count torch): far above any real use, far below
+# where arithmetic overflows.
+_DAY_S = 86_400.0
 _RANGES = {
-    "detector.imgsz": (lambda v: v > 0, "> 0"),
-    "detector.conf": (lambda v: 0.0 <= v <= 1.0, "between 0 and 1"),
-    "detector.iou": (lambda v: 0.0 <= v <= 1.0, "between 0 and 1"),
-    "detector.batch": (lambda v: v >= 1, ">= 1"),
-    "source.max_frames": (lambda v: v >= 1, ">= 1 (or null for all frames)"),
-    "source.vid_stride": (lambda v: v >= 1, ">= 1"),
-    "source.fps": (lambda v: v > 0, "> 0 (or null for 30)"),
-    "stream.reconnect_max": (lambda v: v >= 0, ">= 0 (0 = retry forever)"),
-    "stream.open_retries": (lambda v: v >= 0, ">= 0 (0 = as reconnect_max)"),
-    "stream.open_timeout_s": (lambda v: v > 0, "> 0"),
-    "stream.read_timeout_s": (lambda v: v > 0, "> 0"),
-    "stream.reset_after_s": (lambda v: v >= 0, ">= 0"),
-    "output.trails": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "detector.imgsz": (1, 16_384),
+    "detector.conf": (0.0, 1.0),
+    "detector.iou": (0.0, 1.0),
+    "detector.batch": (1, 1_024),
+    "detector.threads": (1, 1_024, "or null for every core"),
+    "source.max_frames": (1, 10**12, "or null for all frames"),
+    "source.vid_stride": (1, 1_000_000),
+    "source.fps": (1e-3, 1_000.0, "or null for 30"),
+    "stream.reconnect_max": (0, 10**9, "0 = retry forever"),
+    "stream.open_retries": (0, 10**9, "0 = as reconnect_max"),
+    "stream.open_timeout_s": (1e-3, _DAY_S),
+    "stream.read_timeout_s": (1e-3, _DAY_S),
+    "stream.reset_after_s": (0.0, 365 * _DAY_S),
+    "output.trails": (0, 10_000, "0 = off"),
 }
 
 
 def _check_ranges(cfg: Config) -> None:
-    """Values of the right type but outside their range (``--vid-stride 0``, ``conf: 1.5``, NaN) are
-    reported by key too, before anything runs."""
-    for key, (ok, what) in _RANGES.items():
+    """Values of the right type but outside their range (``--vid-stride 0``, ``conf: 1.5``, NaN,
+    ``1e308``) are reported by key too, before anything runs."""
+    for key, (low, high, *note) in _RANGES.items():
         section, name = key.split(".")
         value = getattr(getattr(cfg, section), name)
         if value is None:
             continue
-        if isinstance(value, float) and not math.isfinite(value) or not ok(value):
-            raise UserError(f"config key '{key}' must be {what}, got {value!r}")
+        if not (math.isfinite(value) and low <= value <= high):
+            why = f" ({note[0]})" if note else ""
+            raise UserError(f"config key '{key}' must be between {low:g} and {high:g}{why}, got {value!r}")
 
 
 def _apply(cfg: Config, data: Dict[str, Any], origin: str) -> None:
@@ -237,6 +261,8 @@ def load_config(config_file: Optional[str] = None, overrides: Optional[List[str]
     for item in overrides or []:
         _apply(cfg, parse_override(item), f"--set {item}")
     _check_ranges(cfg)
+    if cfg.detector.detections:
+        cfg.detector.name = "precomputed"   # a det file replaces the detector: say so in config.yaml
     return cfg
 
 

@@ -64,6 +64,36 @@ def open_sources(specs: Sequence[str], cfg: Config) -> list:
     return sources
 
 
+def check_det_files(n_sources: int, detections: Optional[str]) -> List[str]:
+    """The det files of ``--detections``: none, or exactly one per source (a det file's frame numbers
+    belong to one source, so one file is never applied to several)."""
+    from .detectors.precomputed import split_det_files
+
+    files = split_det_files(detections)
+    if files and len(files) != n_sources:
+        raise UserError(f"--detections gives {len(files)} det file(s) for {n_sources} sources: a det file "
+                        "holds the detections of one source; give one per source, in the order of the "
+                        "sources (--detections a.txt,b.txt)")
+    return files
+
+
+def source_length(source, cfg: Config) -> Optional[int]:
+    """Frames of a file source as a det file numbers them (None: unknown, live, or strided)."""
+    if source.is_live or cfg.source.max_frames is not None or cfg.source.vid_stride != 1:
+        return None
+    return getattr(source, "frame_count", None) or None
+
+
+def per_source_detections(sources: list, det_files: List[str], cfg: Config):
+    """One det file per source, ``det_files[i]`` for ``sources[i]``."""
+    from .detectors.precomputed import PerSourceDetections, PrecomputedDetector
+
+    return PerSourceDetections({
+        str(source.source_id): PrecomputedDetector(path, max_frame=source_length(source, cfg),
+                                                   classes=cfg.detector.classes)
+        for source, path in zip(sources, det_files)})
+
+
 def next_run_dir(project: str, name: str) -> Path:
     """``runs/track/exp``, then ``exp2``, ``exp3``, ... (like ultralytics)."""
     base = Path(project)
@@ -189,15 +219,26 @@ class Run:
 
         self.cfg = cfg
         parse_segment(cfg.output.segment)   # a bad --segment fails before anything is opened
-        self.sources = open_sources(sources, cfg)
         d = cfg.detector
-        max_frame = None
-        if d.detections and len(self.sources) == 1 and not self.sources[0].is_live:
-            src = self.sources[0]
-            if getattr(src, "frame_count", None) and cfg.source.max_frames is None and cfg.source.vid_stride == 1:
-                max_frame = src.frame_count
-        self.detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
-                                      d.device, d.half, d.weights_dir, max_frame=max_frame, threads=d.threads)
+        from_list = any(str(s).lower().endswith(".streams") for s in sources)
+        det_files = check_det_files(len(sources), d.detections) if not from_list else []
+        self.sources = open_sources(sources, cfg)
+        if from_list and d.detections:   # a .streams file: its sources are known once it is read
+            try:
+                det_files = check_det_files(len(self.sources), d.detections)
+            except UserError:
+                for source in self.sources:
+                    source.close()
+                raise
+        if len(det_files) > 1:
+            if not from_list:   # open_sources puts streams before files: pair the det files the same way
+                det_files = [det_files[i] for i, s in enumerate(sources) if is_stream_spec(s)] + \
+                            [det_files[i] for i, s in enumerate(sources) if not is_stream_spec(s)]
+            self.detector = per_source_detections(self.sources, det_files, cfg)
+        else:
+            self.detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
+                                          d.device, d.half, d.weights_dir, threads=d.threads,
+                                          max_frame=source_length(self.sources[0], cfg) if det_files else None)
         self.embedder = None
         if cfg.reid.model:
             from .reid import load_embedder
@@ -319,6 +360,7 @@ class Run:
             # one detector serves every source: how many calls, and the most frames in one call
             "detector_calls": {"calls": stats.pop("inference_calls"), "max_frames_per_call": stats.pop("max_batch")},
             "timing_s": {k: round(v, 3) for k, v in stats.items() if k.endswith("_s")},
+            "detector": self.detector_info(source),
             "outputs": outputs.output_paths() if outputs else {},
             "options": self.cfg.to_dict(),
         }
@@ -327,6 +369,14 @@ class Run:
         if hasattr(source, "stats"):
             summary["stream"] = dict(source.stats) if isinstance(source.stats, dict) else source.stats
         return summary
+
+    def detector_info(self, source) -> dict:
+        """What produced the boxes: ``{"name": "precomputed", "detections": "det.txt"}`` or the model."""
+        name = getattr(self.detector, "name", None) or self.cfg.detector.name
+        if name == "precomputed":
+            det = getattr(self.detector, "by_source", {}).get(str(source.source_id), self.detector)
+            return {"name": name, "detections": str(det.path), "class_column": det.has_class_column}
+        return {"name": name, "model": getattr(self.detector, "model_name", None)}
 
     def write_summaries(self) -> None:
         for source in self.sources:

@@ -27,7 +27,7 @@ def make_detector(name: str = "yolo", model: str = "yolo11n.pt", detections: Opt
         if not detections:
             raise UserError("the precomputed detector needs --detections det.txt")
         from .precomputed import PrecomputedDetector
-        return PrecomputedDetector(detections, max_frame=max_frame)
+        return PrecomputedDetector(detections, max_frame=max_frame, classes=classes)
     if name == "yolo":
         from .yolo import YoloDetector
         return YoloDetector(model, imgsz=imgsz, conf=conf, iou=iou, classes=classes, device=device,

@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from ..errors import UserError
+
 WEIGHTS_DIR_ENV = "TRACKER_WEIGHTS_DIR"
 
 
@@ -42,3 +44,43 @@ def missing_weights_message(name: str, configured_dir: Optional[str] = None, rea
     why = f" ({reason})" if reason else ""
     return (f"cannot load model '{name}': not a local file{where}, and it could not be downloaded{why}. "
             f"Pass a local file with --model PATH, or set {WEIGHTS_DIR_ENV} to a folder that holds it")
+
+
+def _onnx_output_ranks(path: Path) -> list:
+    """Ranks of an ONNX model's outputs: a detector's are 3-D (batch, boxes, values), a ReID model's
+    2-D (batch, embedding)."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as err:  # onnx raises several types for a file that is not a model
+        raise UserError(f"cannot load model '{path}': not a valid ONNX file ({type(err).__name__})") from None
+    return [len(o.type.tensor_type.shape.dim) for o in model.graph.output]
+
+
+def check_detector_model(name: str, path: str) -> None:
+    """Refuse, with one clear line, model files ultralytics cannot use as a detector, before it
+    fails deep inside with an AssertionError (``.pth``), a TypeError (``.bin``) or an onnxruntime
+    shape error (a ReID ``.onnx``). ``name`` is what the user gave, ``path`` where it was found.
+
+    Accepted: the suffixes of ultralytics' export formats (``.pt``, ``.onnx``, ``.engine``,
+    ``_openvino_model/``, ...), bare names it may download (``yolo11n``), model YAMLs and URLs.
+
+    >>> check_detector_model("w.bin", "w.bin")
+    Traceback (most recent call last):
+    tracker.errors.UserError: cannot use 'w.bin' as a detector model: ultralytics does not load '.bin' files (it loads .pt, .torchscript, .onnx, ...)
+    """
+    from ultralytics.engine.exporter import export_formats
+
+    p = Path(path)
+    if "://" in str(name) or p.is_dir():
+        return
+    suffix = p.suffix.lower()
+    formats = [s for s in export_formats()["Suffix"] if s.startswith(".")]
+    if suffix and suffix not in formats + [".yaml", ".yml"]:
+        hint = "; a .pth file is usually a plain state dict or a ReID model (--reid)" if suffix == ".pth" else ""
+        raise UserError(f"cannot use '{name}' as a detector model: ultralytics does not load '{suffix}' "
+                        f"files (it loads {', '.join(formats[:3])}, ...){hint}")
+    if suffix == ".onnx" and p.is_file() and any(rank == 2 for rank in _onnx_output_ranks(p)):
+        raise UserError(f"'{name}' is not a detector: its output is one vector per image (a ReID or "
+                        f"classification model), not boxes; a ReID model goes to --reid {name}")

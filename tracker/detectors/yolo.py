@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import UserError
 from ..types import Detections, Frame
 from .classes import parse_classes
-from .weights import missing_weights_message, resolve_weights
+from .weights import check_detector_model, missing_weights_message, resolve_weights
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class YoloDetector:
         path = resolve_weights(model, weights_dir)
         if path == model and not Path(model).is_file() and (Path(model).parent != Path(".")):
             raise UserError(f"model file not found: {model}")
+        check_detector_model(model, path)
         self.device = select_device(device)
         self.half = bool(half) and self.device.startswith("cuda")
         try:

@@ -15,6 +15,9 @@ from typing import Optional, Tuple
 from ..errors import UserError
 
 _UNITS_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+# beyond these a segment never closes (and 1e400MB overflowed int()): one year, one petabyte
+MAX_SEGMENT_S = 365 * 86_400
+MAX_SEGMENT_BYTES = 10**15
 _UNITS_B = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 
 
@@ -25,8 +28,9 @@ def parse_segment(spec: Optional[str]) -> Optional[Tuple[str, float]]:
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]+)\s*", str(spec))
     if m:
         value, unit = float(m.group(1)), m.group(2).lower()
-        if unit in _UNITS_S and value > 0:
+        if unit in _UNITS_S and 0 < value * _UNITS_S[unit] <= MAX_SEGMENT_S:
             return "time", value * _UNITS_S[unit]
-        if unit in _UNITS_B and value > 0:
+        if unit in _UNITS_B and 0 < value * _UNITS_B[unit] <= MAX_SEGMENT_BYTES:
             return "size", int(value * _UNITS_B[unit])
-    raise UserError(f"cannot read --segment '{spec}': use a duration like 90s, 10m, 1h or a size like 500MB")
+    raise UserError(f"cannot read --segment '{spec}': use a duration like 90s, 10m, 1h or a size like 500MB "
+                    "(at most a year or a petabyte)")

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Iterator, List, Optional
 
@@ -102,12 +103,26 @@ class VideoFileSource:
         self.cap.release()
 
 
+def natural_key(name: str) -> tuple:
+    """Sort key that orders numbers in names by value: ``2.jpg`` before ``10.jpg``.
+
+    >>> sorted(["10.jpg", "2.jpg", "1.jpg", "frame_011.png"], key=natural_key)
+    ['1.jpg', '2.jpg', '10.jpg', 'frame_011.png']
+    """
+    # re.split with a group alternates text, number, text, ...: same-position parts compare alike
+    parts = re.split(r"(\d+)", name.lower())
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), name
+
+
 def _list_images(folder: Path) -> List[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    """The images of ``folder`` in natural order (``1, 2, ..., 10``), as frame dumps number them."""
+    images = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file()]
+    return sorted(images, key=lambda p: natural_key(p.name))
 
 
 class ImageFolderSource:
-    """Images of a folder in name order (a MOTChallenge ``img1/`` or any frame dump).
+    """Images of a folder in natural name order (a MOTChallenge ``img1/`` or any frame dump:
+    ``1.jpg, 2.jpg, ..., 10.jpg``, not ``1, 10, 11, 2``).
 
     Frame indexes count images (0-based), so frame ``k`` in outputs is the ``k``-th image (1-based).
     """

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import UserError
 
 GMC_METHODS = ("sparseOptFlow", "ecc", "orb", "none")
+MIN_SIDE = 16  # smallest side (pixels, after downscaling) GMC works on; smaller frames: no GMC
 
 
 class CameraMotion:
@@ -54,9 +55,11 @@ class CameraMotion:
         eye = np.eye(2, 3)
         if self.method == "none" or image is None:
             return eye
+        h, w = image.shape[:2]
+        if min(h, w) // self.downscale < MIN_SIDE:
+            return eye   # a tiny frame (1x1, or a huge downscale) has no texture to estimate motion from
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
         if self.downscale > 1:
-            h, w = grey.shape[:2]
             grey = cv2.resize(grey, (w // self.downscale, h // self.downscale))  # bilinear: cheapest
         if self.prev is None or self.prev.shape != grey.shape:
             self._remember(grey)

@@ -7,11 +7,13 @@ passed by path must name its ``tracker_type``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
 import yaml
 
+from ..config import CONFIG_DIR as TOP_CONFIG_DIR
 from ..errors import UserError
 from .botsort import BotSortTracker
 from .bytetrack import ByteTracker
@@ -27,11 +29,26 @@ TRACKERS = {
 TRACKER_NAMES: tuple[str, ...] = tuple(TRACKERS)
 # the best-scoring tracker on our benchmarks (docs/benchmarks.md); configs/default.yaml uses it
 DEFAULT_TRACKER = "botsort"
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "trackers"
+CONFIG_DIR = TOP_CONFIG_DIR / "trackers"   # a source checkout's configs/ or the wheel's copy
+
+
+# every numeric tracker option is a non-negative count, threshold, weight or size; the cap keeps
+# frame counts and Kalman noise far from overflow (track_buffer=1e308 once ended in OverflowError)
+OPTION_RANGE = (0, 10**9)
 
 
 def _coerce(key: str, value: Any, default: Any) -> Any:
-    """Give ``value`` (maybe a string from ``--set``) the type of the field's default."""
+    """Give ``value`` (maybe a string from ``--set``) the type of the field's default; numbers
+    must lie in ``OPTION_RANGE``."""
+    number = _coerce_type(key, value, default)
+    if isinstance(number, (int, float)) and not isinstance(number, bool) and not (
+            math.isfinite(number) and OPTION_RANGE[0] <= number <= OPTION_RANGE[1]):
+        raise UserError(f"tracker option {key}={value!r}: must be between {OPTION_RANGE[0]} and "
+                        f"{OPTION_RANGE[1]:g}")
+    return number
+
+
+def _coerce_type(key: str, value: Any, default: Any) -> Any:
     try:
         if isinstance(default, bool):
             if isinstance(value, str):
