@@ -290,17 +290,19 @@ if __name__ == "__main__":
 VLC_USER = "rtsptest"   # created by tools/install_test_deps.sh; VLC refuses to run as root
 
 
-def make_h264_clip(path: str, seconds: float = 120.0, fps: int = 10, size=(160, 120)) -> str:
+def make_h264_clip(path: str, seconds: float = 120.0, fps: int = 10, size=(160, 120),
+                   faststart: bool = False) -> str:
     """Write a small H.264 MP4 (a green box sweeping left to right) with PyAV; return its path.
 
     Long enough that a looping server never reaches its end during a test module (VLC ends the
-    RTSP session at the end of each loop).
+    RTSP session at the end of each loop). ``faststart``: the index (moov) first, so the first
+    half of the file already plays.
     """
     import av
     import numpy as np
 
     w, h = size
-    with av.open(path, "w") as container:
+    with av.open(path, "w", options={"movflags": "faststart"} if faststart else {}) as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.options = {"g": str(fps), "preset": "ultrafast", "tune": "zerolatency"}

@@ -60,6 +60,7 @@ class Track:
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(timeout=30)
         took = time.monotonic() - start
+        print(f"stopped {took:.2f}s after SIGTERM")
         assert code == 0, self.stderr
         return took
 

@@ -7,10 +7,13 @@ In-process (no ``track`` start-up): each case opens a source with one attempt an
 from __future__ import annotations
 
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
-from rtsp_server import free_port
+from rtsp_server import free_port, make_h264_clip
 from tracker.errors import UserError
 from tracker.sources.stream import StreamSource, capture_options
 from tracker.sources.urls import is_file_url, mask_url, remember_secret, safe_stem
@@ -105,3 +108,37 @@ def test_file_urls_and_video_names():
     assert not is_file_url("http://cam/video.mjpg") and not is_file_url("rtsp://cam/clip.mp4")
     assert safe_stem("http://u:pw@127.0.0.1:8000/pw_768.mp4") == "127.0.0.1_8000_pw_768"
     assert safe_stem("rtsp://cam/live") == "cam_live"
+
+
+# ------------------------------------------------------------------ a whole file over HTTP
+def test_http_file_cut_mid_way_resumes_without_losing_or_repeating_frames(tmp_path):
+    data = Path(make_h264_clip(str(tmp_path / "clip.mp4"), seconds=4.0, fps=10, faststart=True)).read_bytes()
+    gets = []
+
+    class HalfFirst(BaseHTTPRequestHandler):
+        """The first answer breaks off half-way (a dropped connection); later ones are whole."""
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            gets.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2] if len(gets) == 1 else data)
+            self.close_connection = True
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), HalfFirst)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        source = StreamSource(f"http://127.0.0.1:{httpd.server_address[1]}/clip.mp4",
+                              reconnect_backoff=(0.1, 2.0, 0.5))
+        assert source.finite and not source.is_live
+        indexes = [frame.index for frame in source]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert indexes == list(range(40)), indexes          # every frame once, in order
+    assert len(gets) == 2 and source.stats["reconnects"] == 1
