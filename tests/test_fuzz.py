@@ -185,7 +185,7 @@ any_number = st.one_of(st.integers(), st.floats(), st.integers().map(str), st.fl
                        st.sampled_from([1e308, "1e308", -1e308, 2**63, 1e9 + 1, "1e3"]))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @example(("botsort", "track_buffer"), 1e308)
 @example(("sort", "report_lost_frames"), "1e308")
 @example(("botsort", "gmc_downscale"), 10**9)      # downscales a frame to nothing

@@ -126,6 +126,8 @@ CASES = [
     Case("model-bin", [VIDEO, "--model", "{w.bin}"], ["w.bin", "'.bin'"], {"w.bin": b"junk"}, no_output=True),
     Case("model-reid-onnx", [VIDEO, "--model", str(MODELS / "osnet_x0_25_msmt17.onnx")], ["not a detector", "--reid"],
          needs_shared=True, no_output=True),
+    Case("model-junk-torchscript", [VIDEO, "--model", "{m.torchscript}"], ["m.torchscript"],   # loaded lazily
+         {"m.torchscript": b"junk"}, no_output=True),
     Case("model-junk-onnx", [VIDEO, "--model", "{m.onnx}"], ["m.onnx", "onnx"], {"m.onnx": b"junk"}, no_output=True),
     Case("model-truncated-pt", [VIDEO, "--model", "{cut.pt}"], ["cut.pt"],
          {"cut.pt": lambda p: p.write_bytes(YOLO11N.read_bytes()[:1000])}, needs_shared=True, no_output=True),

@@ -78,12 +78,13 @@ class YoloDetector:
         try:
             task = "detect" if str(path).endswith(".onnx") else None
             self.model = YOLO(path, task=task) if task else YOLO(path)
+            # ultralytics loads most formats lazily: reading names makes it load (and fail) here
+            self.names: Dict[int, str] = {int(k): str(v) for k, v in dict(self.model.names).items()}
         except (ConnectionError, FileNotFoundError, OSError) as err:
             raise UserError(missing_weights_message(model, weights_dir, type(err).__name__)) from None
         except Exception as err:  # corrupt checkpoint, wrong format, ...
             raise UserError(f"cannot load model '{path}': {type(err).__name__}: "
                             f"{str(err).splitlines()[0] if str(err) else ''}") from None
-        self.names: Dict[int, str] = {int(k): str(v) for k, v in dict(self.model.names).items()}
         self.classes = parse_classes(classes, self.names)
         self.imgsz, self.conf, self.iou = int(imgsz), float(conf), float(iou)
         self.model_name = Path(path).name
