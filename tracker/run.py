@@ -70,7 +70,7 @@ def check_det_files(n_sources: int, detections: Optional[str]) -> List[str]:
     from .detectors.precomputed import split_det_files
 
     files = split_det_files(detections)
-    if files and len(files) != n_sources:
+    if files and n_sources and len(files) != n_sources:   # no source at all: open_sources says so
         raise UserError(f"--detections gives {len(files)} det file(s) for {n_sources} sources: a det file "
                         "holds the detections of one source; give one per source, in the order of the "
                         "sources (--detections a.txt,b.txt)")
