@@ -156,7 +156,7 @@ def test_an_offline_line_in_a_streams_file_does_not_stop_the_others(aio_server, 
     streams = tmp_path / "cams.streams"
     streams.write_text(f"live {aio_server.url}\ndead rtsp://127.0.0.1:{free_port()}/offline\n")
     out = tmp_path / "out"
-    proc = subprocess.run(track_cmd(str(streams), "--detections", str(dets), "--out", str(out),
+    proc = subprocess.run(track_cmd(str(streams), "--detections", f"{dets},{dets}", "--out", str(out),
                                     "--max-frames", "30", "--no-realtime", "--set", "stream.open_retries=1"),
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3, proc.stderr           # 3: some sources failed, the others ran
@@ -169,7 +169,7 @@ def test_an_offline_line_in_a_streams_file_does_not_stop_the_others(aio_server, 
 
 def test_a_camera_that_gives_up_ends_alone(gst_server, rtsp_server_factory, background, dets):
     doomed = rtsp_server_factory(fps=10, user="cam", password="d00med-pw")
-    run = background(gst_server.url, doomed.url, "--detections", str(dets),
+    run = background(gst_server.url, doomed.url, "--detections", f"{dets},{dets}",
                      "--set", "stream.reconnect_max=3", "--set", "stream.reset_after_s=1")
     run.rows(10, "0/tracks.csv")
     run.rows(10, "1/tracks.csv")
