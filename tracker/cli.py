@@ -3,6 +3,7 @@
     track SOURCE [SOURCE ...] [options]     run detection + tracking (the default command)
     track eval DATA_ROOT [options]          score a tracker on MOTChallenge sequences
     track export-reid ...                   export a ReID embedder to ONNX
+    track batch INPUT... --out DIR          many videos on a Ray cluster (tracker/batch)
 
 Errors a user can cause print one line (``error: ...``) on stderr and exit with code 2.
 SIGINT/SIGTERM stop reading; frames already read are finished, every file is finalised, exit 0.
@@ -27,11 +28,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track",
         description="Detect and track objects in videos, image folders, MOT sequences and live streams. "
-                    "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track export-reid' (ONNX export).",
+                    "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track export-reid' (ONNX export), "
+                    "'track batch INPUT... --out DIR' (many videos on Ray).",
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="video file, image folder, MOTChallenge sequence, rtsp/http URL, webcam index, "
                         "or a .streams file")
+    add_track_options(p)
+    return p
+
+
+def add_track_options(p: argparse.ArgumentParser) -> None:
+    """Every option of a ``track`` run (also taken by ``track batch``, which passes them through)."""
     g = p.add_argument_group("detector")
     g.add_argument("--detector", choices=["yolo", "fcos", "precomputed"], help="detector kind (default yolo)")
     g.add_argument("--model", help="model path or name (default yolo11n.pt); found in --weights-dir first")
@@ -65,7 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config key, e.g. --set tracker.track_buffer=60 (repeatable)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
 
 
 def _overrides_from_args(a: argparse.Namespace) -> List[str]:
@@ -210,6 +217,9 @@ def _main(argv: List[str]) -> int:
         if argv and argv[0] == "export-reid":
             from .reid.export import main_export
             return main_export(argv[1:])
+        if argv and argv[0] == "batch":
+            from .batch.cli import main_batch
+            return main_batch(argv[1:])
         if argv and argv[0] == "run":
             argv = argv[1:]
         return run_track(argv)

@@ -181,9 +181,11 @@ class Run:
         sources: source specs (paths, URLs, webcam indexes).
         cfg: the effective configuration.
         save: write outputs (video, CSV, MOT, summary) into ``out_dir``.
+        detector: an already loaded detector to reuse (``track batch`` loads one per worker);
+            None = build the one ``cfg`` names.
     """
 
-    def __init__(self, sources: Sequence[str], cfg: Config, save: bool = True) -> None:
+    def __init__(self, sources: Sequence[str], cfg: Config, save: bool = True, detector=None) -> None:
         from .detectors import make_detector
         from .trackers import make_tracker
 
@@ -196,8 +198,10 @@ class Run:
             src = self.sources[0]
             if getattr(src, "frame_count", None) and cfg.source.max_frames is None and cfg.source.vid_stride == 1:
                 max_frame = src.frame_count
-        self.detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
-                                      d.device, d.half, d.weights_dir, max_frame=max_frame, threads=d.threads)
+        if detector is None:
+            detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
+                                     d.device, d.half, d.weights_dir, max_frame=max_frame, threads=d.threads)
+        self.detector = detector
         self.embedder = None
         if cfg.reid.model:
             from .reid import load_embedder
