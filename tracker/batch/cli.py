@@ -64,7 +64,7 @@ def main_batch(argv: List[str]) -> int:
     from ..config import load_config
     from ..detectors.weights import weights_dir
     from ..trackers import make_tracker
-    from .fleet import lock_output, remove_leftovers, run_batch, write_fleet_json
+    from .fleet import check_reachable, import_ray, lock_output, remove_leftovers, run_batch, write_fleet_json
     from .inputs import expand_inputs
 
     t0 = time.monotonic()
@@ -75,9 +75,9 @@ def main_batch(argv: List[str]) -> int:
         raise UserError(f"--workers must be >= 1, got {args.workers}")
     if args.cpus_per_task <= 0 or args.gpus_per_task < 0:
         raise UserError("--cpus-per-task must be > 0 and --gpus-per-task >= 0")
-    if args.ray_address:
-        from .fleet import parse_address
-        parse_address(args.ray_address)
+    import_ray()                       # before anything slow: a missing Ray or a wrong address
+    if args.ray_address:               # is reported in a second
+        check_reachable(args.ray_address)
     template, out_arg = args.detections, args.out
     args.detections, args.out = None, None   # per input, below
     cfg = load_config(_absolute(args.config), _overrides_from_args(args))
@@ -109,6 +109,7 @@ def main_batch(argv: List[str]) -> int:
         remove_leftovers(out_root)
         summary = write_fleet_json(out_root, result, time.monotonic() - t0)
     finally:
+        (out_root / ".batch.lock").unlink(missing_ok=True)
         lock.close()
     log.info(f"{summary['inputs']} inputs: {summary['done']} done, {summary['skipped']} skipped, "
              f"{summary['failed']} failed; {summary['frames']} frames at {summary['fleet_fps']} frames/s "
