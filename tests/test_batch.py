@@ -1,8 +1,8 @@
 """``track batch`` on a real Ray runtime: 4 clips cut from sample_videos/crossing.mp4 (with their
 detections) and a corrupt file.
 
-One local Ray runtime per module (``ray.init`` here, ``num_cpus=2``); most runs join it with
-``--ray-address`` (a real cluster join), one run starts its own embedded runtime. Ray's session
+One Ray cluster per module (``ray start --head`` on 127.0.0.1, 2 CPUs); most runs join it with
+``--ray-address``, one run starts its own embedded runtime. Ray's session
 files go to a short temporary folder that is removed at the end, and no Ray process survives.
 """
 from __future__ import annotations
@@ -27,7 +27,6 @@ from tracker.batch.worker import track_one
 from tracker.config import load_config
 from tracker.errors import UserError
 
-ray = pytest.importorskip("ray", reason="track batch needs Ray (installed by make test: .[dev])")
 
 CLIP_FRAMES = 60
 RUN_FILES = ("tracks.csv", "tracks.txt", "summary.json", "config.yaml")
@@ -88,18 +87,34 @@ def data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def ray_address():
-    """A local Ray runtime for the module; yields its address, stops it and removes its files."""
+    """A Ray cluster as users start one: ``ray start --head`` on 127.0.0.1 (2 CPUs, no dashboard,
+    token authentication off so the test does not depend on ~/.ray). Yields its address; at the end
+    every process of it is stopped by pid (``ray stop`` would stop other users' Ray too) and its
+    files are removed."""
     temp = tempfile.mkdtemp(prefix="rayt", dir="/tmp")   # short: Ray's socket paths must fit 107 bytes
-    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, logging_level="ERROR",
-             log_to_driver=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, RAY_AUTH_MODE="disabled", RAY_TMPDIR=temp,
+               PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    started = subprocess.run([str(Path(TRACK).with_name("ray")), "start", "--head", "--node-ip-address",
+                              "127.0.0.1", "--port", str(port), "--num-cpus", "2", "--include-dashboard=false",
+                              "--disable-usage-stats", "--temp-dir", temp],
+                             capture_output=True, text=True, env=env, timeout=120)
     try:
-        yield ray.get_runtime_context().gcs_address
+        assert started.returncode == 0, started.stderr[-2000:]
+        yield f"127.0.0.1:{port}"
     finally:
-        ray.shutdown()
-        for _ in range(50):
-            if not _ray_processes(temp):
-                break
-            time.sleep(0.1)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in _ray_processes(temp):
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+            for _ in range(50):
+                if not _ray_processes(temp):
+                    break
+                time.sleep(0.1)
         leftover = _ray_processes(temp)
         shutil.rmtree(temp, ignore_errors=True)
         assert not leftover, f"Ray processes left running: {leftover}"
@@ -109,8 +124,7 @@ def _batch_env(ray_tmp: str = None) -> dict:
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "2")
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    # ray.init above turned token authentication on for this process; the CLI joining it needs it too
-    env["RAY_AUTH_MODE"] = os.environ.get("RAY_AUTH_MODE", "token")
+    env["RAY_AUTH_MODE"] = "disabled"    # as the test cluster (an embedded runtime ignores this)
     if ray_tmp:
         env["RAY_TMPDIR"] = ray_tmp
     return env

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -59,6 +60,10 @@ def _absolute(value):
     return value
 
 
+def _interrupt(signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main_batch(argv: List[str]) -> int:
     from ..cli import _overrides_from_args
     from ..config import load_config
@@ -101,6 +106,7 @@ def main_batch(argv: List[str]) -> int:
     if not items:
         raise UserError("no inputs: pass video files, folders, globs or a manifest")
     lock = lock_output(out_root)
+    previous = signal.signal(signal.SIGTERM, _interrupt)   # stop like Ctrl-C: Ray is shut down
     try:
         remove_leftovers(out_root)
         show_bar = not cfg.quiet and sys.stderr.isatty()
@@ -109,6 +115,7 @@ def main_batch(argv: List[str]) -> int:
         remove_leftovers(out_root)
         summary = write_fleet_json(out_root, result, time.monotonic() - t0)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         (out_root / ".batch.lock").unlink(missing_ok=True)
         lock.close()
     log.info(f"{summary['inputs']} inputs: {summary['done']} done, {summary['skipped']} skipped, "

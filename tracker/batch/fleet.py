@@ -87,6 +87,7 @@ class RayRuntime:
 def start_ray(address: Optional[str], min_cpus: int = 0) -> RayRuntime:
     """Join the cluster at ``address``, or start a local runtime sized to this machine (with at
     least ``min_cpus`` CPU slots, so every requested worker can start)."""
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")   # no page of C++ retry warnings
     ray = import_ray()
     t0 = time.monotonic()
     common = dict(logging_level=logging.ERROR, log_to_driver=False, configure_logging=True)
@@ -99,7 +100,9 @@ def start_ray(address: Optional[str], min_cpus: int = 0) -> RayRuntime:
         try:
             ray.init(address=address, **common)
         except (ConnectionError, RuntimeError, ValueError) as err:
-            raise UserError(f"cannot join the Ray cluster at {address}: {str(err).splitlines()[0]}") from None
+            hint = ("; a head with token authentication needs RAY_AUTH_MODE=token and its token here "
+                    "(see the README)") if not os.environ.get("RAY_AUTH_MODE") else ""
+            raise UserError(f"cannot join the Ray cluster at {address}: {_first_line(err)}{hint}") from None
         finally:
             watchdog.cancel()
     else:

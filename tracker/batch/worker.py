@@ -135,12 +135,18 @@ class VideoWorker:
         self.cfg = cfg
         self.out_root = Path(out_root)
         self.progress = progress
-        self.detector = shared_detector(cfg)
+        self.detector, self.load_error = None, None
+        try:
+            self.detector = shared_detector(cfg)
+        except UserError as err:   # e.g. weights missing on this machine: every video says so
+            self.load_error = f"worker could not load the detector: {err}"
 
     def pid(self) -> int:
         return os.getpid()
 
     def track(self, item: BatchInput, detections: Optional[str] = None) -> dict:
+        if self.load_error:
+            return dict(row(item, "failed", error=self.load_error), worker_pid=os.getpid())
         report = None
         if self.progress is not None:
             def report(frames: int) -> None:
