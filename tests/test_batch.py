@@ -98,7 +98,7 @@ def ray_address():
     env = dict(os.environ, RAY_AUTH_MODE="disabled", RAY_TMPDIR=temp,
                PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     started = subprocess.run([str(Path(TRACK).with_name("ray")), "start", "--head", "--node-ip-address",
-                              "127.0.0.1", "--port", str(port), "--num-cpus", "2", "--include-dashboard=false",
+                              "127.0.0.1", "--port", str(port), "--num-cpus", "2", "--num-gpus", "0", "--include-dashboard=false",
                               "--disable-usage-stats", "--temp-dir", temp],
                              capture_output=True, text=True, env=env, timeout=120)
     try:
@@ -251,6 +251,12 @@ def test_unreachable_or_malformed_ray_address_is_one_line(data, tmp_path):
     assert time.monotonic() - t0 < 30
     assert_one_line_error(_batch(data / "clips" / "c1.mp4", "--out", tmp_path / "o", "--ray-address",
                                  "head-node"), "--ray-address must be HOST:PORT")
+
+
+def test_more_gpus_than_the_cluster_has_is_one_line(data, tmp_path, ray_address):
+    proc = _batch(data / "clips" / "c1.mp4", "--out", tmp_path / "o", "--ray-address", ray_address,
+                  "--gpus-per-task", "1")
+    assert_one_line_error(proc, "--gpus-per-task 1", "0 GPUs")
 
 
 def test_missing_ray_is_one_line(data, tmp_path):
