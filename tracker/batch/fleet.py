@@ -20,6 +20,7 @@ import re
 import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -42,6 +43,7 @@ FLEET_COLUMNS = ("source", "status", "frames", "fps", "tracks", "seconds", "erro
 
 def import_ray():
     """Ray, or one clear line saying how to install it."""
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")   # read at import: no page of C++ retry warnings
     try:
         import ray
     except ImportError:
@@ -87,24 +89,29 @@ class RayRuntime:
 def start_ray(address: Optional[str], min_cpus: int = 0) -> RayRuntime:
     """Join the cluster at ``address``, or start a local runtime sized to this machine (with at
     least ``min_cpus`` CPU slots, so every requested worker can start)."""
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")   # no page of C++ retry warnings
     ray = import_ray()
     t0 = time.monotonic()
     common = dict(logging_level=logging.ERROR, log_to_driver=False, configure_logging=True)
     if address:
         check_reachable(address)
-        # Ray retries a driver its cluster refuses (e.g. a token-authenticated head) for minutes
-        watchdog = threading.Timer(JOIN_TIMEOUT_S, _join_timed_out, args=(address,))
+        # A cluster that refuses this driver (e.g. a token-authenticated head) makes Ray's C++ core
+        # print a warning a second while it retries: those go to a scratch file, not the terminal,
+        # and a watchdog ends a join that hangs.
+        saved_stderr = os.dup(2)
+        scratch = tempfile.TemporaryFile()
+        os.dup2(scratch.fileno(), 2)
+        watchdog = threading.Timer(JOIN_TIMEOUT_S, _join_timed_out, args=(address, saved_stderr))
         watchdog.daemon = True
         watchdog.start()
         try:
             ray.init(address=address, **common)
         except (ConnectionError, RuntimeError, ValueError) as err:
-            hint = ("; a head with token authentication needs RAY_AUTH_MODE=token and its token here "
-                    "(see the README)") if not os.environ.get("RAY_AUTH_MODE") else ""
-            raise UserError(f"cannot join the Ray cluster at {address}: {_first_line(err)}{hint}") from None
+            raise UserError(f"cannot join the Ray cluster at {address}: {_first_line(err)}{_AUTH_HINT}") from None
         finally:
             watchdog.cancel()
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+            scratch.close()
     else:
         cpus = max(os.cpu_count() or 1, min_cpus)
         ray.init(num_cpus=cpus, include_dashboard=False, **common)
@@ -114,10 +121,13 @@ def start_ray(address: Optional[str], min_cpus: int = 0) -> RayRuntime:
                       gpus=float(resources.get("GPU", 0)))
 
 
-def _join_timed_out(address: str) -> None:
-    print(f"error: the Ray cluster at {address} did not accept this driver within {JOIN_TIMEOUT_S:.0f} s "
-          "(a head started with token authentication needs RAY_AUTH_MODE=token and its token here; "
-          "see the README)", file=sys.stderr, flush=True)
+_AUTH_HINT = ("; if its head uses token authentication, set RAY_AUTH_MODE=token and give this machine "
+              "its token (see the README)")
+
+
+def _join_timed_out(address: str, stderr_fd: int) -> None:
+    os.write(stderr_fd, f"error: the Ray cluster at {address} did not accept this driver within "
+                        f"{JOIN_TIMEOUT_S:.0f} s{_AUTH_HINT}\n".encode())
     os._exit(2)
 
 
