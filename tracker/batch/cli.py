@@ -64,11 +64,33 @@ def _interrupt(signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
-def main_batch(argv: List[str]) -> int:
+def _batch_config(args: argparse.Namespace):
+    """The config every run of the batch uses (checked here, once, before Ray starts), with paths
+    made absolute for workers elsewhere; and the ``--detections`` template."""
     from ..cli import _overrides_from_args
     from ..config import load_config
     from ..detectors.weights import weights_dir
     from ..trackers import make_tracker
+
+    template = args.detections
+    per_run = argparse.Namespace(**vars(args))
+    per_run.detections, per_run.out = None, None   # per input
+    cfg = load_config(_absolute(args.config), _overrides_from_args(per_run))
+    d = cfg.detector
+    d.model, d.weights_dir, cfg.reid.model = _absolute(d.model), _absolute(d.weights_dir), _absolute(cfg.reid.model)
+    if cfg.tracker.name.endswith((".yaml", ".yml")):
+        cfg.tracker.name = _absolute(cfg.tracker.name)
+    if d.weights_dir is None and weights_dir(None) is not None:
+        d.weights_dir = str(weights_dir(None))   # workers on other machines may lack the env variable
+    if d.threads is None:
+        d.threads = max(1, int(args.cpus_per_task))   # a worker's share of the cores, not all of them
+    if template and not template.startswith("{") and not os.path.isabs(template):
+        template = os.path.join(os.getcwd(), template)
+    make_tracker(cfg.tracker.name, overrides=dict(cfg.tracker.params), frame_rate=30.0)  # bad tracker: exit 2 now
+    return cfg, template
+
+
+def main_batch(argv: List[str]) -> int:
     from .fleet import check_reachable, import_ray, lock_output, remove_leftovers, run_batch, write_fleet_json
     from .inputs import expand_inputs
 
@@ -83,21 +105,9 @@ def main_batch(argv: List[str]) -> int:
     import_ray()                       # before anything slow: a missing Ray or a wrong address
     if args.ray_address:               # is reported in a second
         check_reachable(args.ray_address)
-    template, out_arg = args.detections, args.out
-    args.detections, args.out = None, None   # per input, below
-    cfg = load_config(_absolute(args.config), _overrides_from_args(args))
-    d = cfg.detector
-    d.model, d.weights_dir, cfg.reid.model = _absolute(d.model), _absolute(d.weights_dir), _absolute(cfg.reid.model)
-    cfg.tracker.name = _absolute(cfg.tracker.name)
-    if d.weights_dir is None and weights_dir(None) is not None:
-        d.weights_dir = str(weights_dir(None))   # workers on other machines may lack the env variable
-    if d.threads is None:
-        d.threads = max(1, int(args.cpus_per_task))
-    if template and not template.startswith("{") and not os.path.isabs(template):
-        template = os.path.join(os.getcwd(), template)
-    make_tracker(cfg.tracker.name, overrides=dict(cfg.tracker.params), frame_rate=30.0)  # bad tracker: exit 2 now
+    cfg, template = _batch_config(args)
 
-    out_root = Path(out_arg).resolve()
+    out_root = Path(args.out).resolve()
     try:
         out_root.mkdir(parents=True, exist_ok=True)
     except OSError as err:
