@@ -22,6 +22,7 @@ import pytest
 
 from helpers import REPO, SAMPLE_DETS, SAMPLE_VIDEO, TRACK, assert_one_line_error, read_csv_rows
 
+from tracker.batch.fleet import parse_address
 from tracker.batch.inputs import BatchInput, detections_for, expand_inputs
 from tracker.batch.worker import track_one
 from tracker.config import load_config
@@ -249,8 +250,10 @@ def test_unreachable_or_malformed_ray_address_is_one_line(data, tmp_path):
     proc = _batch(data / "clips" / "c1.mp4", "--out", tmp_path / "o", "--ray-address", f"127.0.0.1:{port}")
     assert_one_line_error(proc, "cannot reach a Ray cluster", f"127.0.0.1:{port}")
     assert time.monotonic() - t0 < 30
-    assert_one_line_error(_batch(data / "clips" / "c1.mp4", "--out", tmp_path / "o", "--ray-address",
-                                 "head-node"), "--ray-address must be HOST:PORT")
+    assert parse_address("ray://10.0.0.5:10001") == ("10.0.0.5", 10001)
+    for bad in ("head-node", "10.0.0.5:0", "10.0.0.5:99999", "http://head:6379"):
+        with pytest.raises(UserError, match="--ray-address must be HOST:PORT"):
+            parse_address(bad)
 
 
 def test_more_gpus_than_the_cluster_has_is_one_line(data, tmp_path, ray_address):
