@@ -2,7 +2,8 @@
 
 Ray starts (or joins) the runtime, places the actors on the cluster's CPUs/GPUs and detects dead
 workers; this module only hands each free worker the next input and retries an input whose
-worker died (killed, out of memory) on another worker, up to ``RETRIES`` times. Inputs whose
+worker died (killed, out of memory) on another worker, up to ``RETRIES`` times, largest files
+first (the batch ends with its last video). Inputs whose
 folder is complete are skipped (``--force`` redoes them). ``fleet.csv`` is rewritten after every
 finished input, ``fleet.json`` at the end.
 
@@ -243,6 +244,8 @@ def run_batch(items: List[BatchInput], out_root: Path, cfg: Config, detections: 
             result.rows[item.name] = {}   # keeps input order; filled when it finishes
             todo.append(item)
     dets = {item.name: detections_for(detections, item, len(items)) for item in todo}
+    # largest files first: the batch ends with its last video, so the long ones should not start last
+    todo.sort(key=_size, reverse=True)
     order = [item.name for item in items]
 
     def save_csv() -> None:
@@ -334,6 +337,13 @@ def _dispatch(ray, todo, dets, out_root, cfg, result, workers, cpus_per_task, gp
     finally:
         result.process_s = time.monotonic() - started
         bar.close()
+
+
+def _size(item: BatchInput) -> int:
+    try:
+        return os.path.getsize(item.spec) if os.path.isfile(item.spec) else 0
+    except OSError:
+        return 0
 
 
 def _first_line(err: BaseException) -> str:
