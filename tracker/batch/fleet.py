@@ -1,11 +1,10 @@
 """The driver of ``track batch``: a Ray runtime, one worker actor per slot, one task per input.
 
 Ray starts (or joins) the runtime, places the actors on the cluster's CPUs/GPUs and detects dead
-workers; this module only hands each free worker the next input and retries an input whose
-worker died (killed, out of memory) on another worker, up to ``RETRIES`` times, largest files
-first (the batch ends with its last video). Inputs whose
-folder is complete are skipped (``--force`` redoes them). ``fleet.csv`` is rewritten after every
-finished input, ``fleet.json`` at the end.
+workers; this module only hands each free worker the next input (largest files first: the batch
+ends with its last video) and retries an input whose worker died (killed, out of memory) on
+another worker, up to ``RETRIES`` times. Inputs whose folder is complete are skipped (``--force``
+redoes them). ``fleet.csv`` is rewritten after every finished input, ``fleet.json`` at the end.
 
     >>> parse_address("10.0.0.5:6379"), parse_address("ray://head:10001"), parse_address("auto")
     (('10.0.0.5', 6379), ('head', 10001), None)
