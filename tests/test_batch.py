@@ -294,13 +294,17 @@ def test_inputs_folders_globs_manifests_urls(data, tmp_path):
     assert detections_for(DETS, items[0], 2) == str(data / "clips" / "c1_det.txt")
 
 
-def test_mot_sequence_folder_is_one_input(tmp_path):
+def test_mot_sequence_and_image_folder_are_one_input(tmp_path):
     seq = tmp_path / "data" / "SEQ-01"
     (seq / "img1").mkdir(parents=True)
     (seq / "seqinfo.ini").write_text("[Sequence]\nname=SEQ-01\nframeRate=25\nseqLength=1\n")
     (tmp_path / "data" / "a.mp4").write_bytes(b"")
-    items = expand_inputs([str(tmp_path / "data")])
-    assert [(i.name, Path(i.spec).name) for i in items] == [("SEQ-01", "SEQ-01"), ("a", "a.mp4")]
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    (frames / "000001.jpg").write_bytes(b"")
+    items = expand_inputs([str(tmp_path / "data"), str(frames)])
+    assert [(i.name, Path(i.spec).name) for i in items] == [("SEQ-01", "SEQ-01"), ("a", "a.mp4"),
+                                                            ("frames", "frames")]
 
 
 def test_a_failed_run_leaves_no_folder(data, tmp_path):

@@ -3,7 +3,8 @@
 An INPUT is
 - a video file (any existing file that is not a manifest: a corrupt one fails as its own row),
 - a folder: a MOTChallenge sequence (``seqinfo.ini``) is one input; any other folder is searched,
-  recursively and in sorted order, for video files and MOT sequences (not inside a sequence),
+  recursively and in sorted order, for video files and MOT sequences (not inside a sequence); a
+  folder named on the command line that holds only images is one input (as ``track frames/``),
 - a glob (``'recordings/**/*.mp4'``, quoted so the shell leaves it to us),
 - a manifest (``.txt`` / ``.list`` / ``.lst``): one path, folder or glob per line, ``#`` comments,
   relative paths taken from the manifest's folder.
@@ -27,6 +28,7 @@ from typing import Iterable, List, Optional, Sequence
 
 from ..errors import UserError
 from ..formats.mot import is_mot_sequence
+from ..sources.file import IMAGE_EXTS
 from ..sources.urls import is_stream_url, mask_url, safe_name
 
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts",
@@ -86,6 +88,8 @@ def _expand_one(spec: str, base: Path, skip: Optional[Path], depth: int = 0) -> 
         if is_mot_sequence(path):
             return [BatchInput(str(path.resolve()))]
         found = _search_folder(path, skip)
+        if not found and any(f.suffix.lower() in IMAGE_EXTS for f in path.iterdir()):
+            return [BatchInput(str(path.resolve()))]      # a folder of frames, as `track frames/`
         if not found:
             return [BatchInput(str(path), error=f"no videos or MOT sequences found in folder {spec}")]
         return [BatchInput(str(p.resolve())) for p in found]
