@@ -9,7 +9,8 @@ subprocess timed from start to exit:
 - ``loop -P2``: the same loop two at a time (``xargs -P 2``), the shell's own parallelism
 - ``batch wN``: ``track batch clips --out DIR --workers N`` for each N in ``--workers`` (a local Ray
   runtime started by the command; each worker loads the model once)
-Prints a Markdown table: wall time, frames/s over all clips, Ray start-up (from fleet.json).
+Prints a Markdown table: wall time, frames/s over all clips, Ray start-up and the time from starting
+the workers to their first frames (both from fleet.json).
 """
 from __future__ import annotations
 
@@ -86,16 +87,16 @@ def main() -> None:
                 if name.startswith("batch"):
                     fleet = json.loads((work / f"batch{name.split('w')[1]}" / "fleet.json").read_text())
                     assert fleet["done"] == args.clips, fleet
-                    startup[name].append(fleet["ray_start_s"])
+                    startup[name].append((fleet["ray_start_s"], fleet["first_frames_s"] or 0.0))
         best_loop = min(results["loop"])
         print(f"{args.clips} clips x {args.frames} frames ({frames} frames), {args.model} imgsz {args.imgsz}, "
               f"--no-video, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
               f"best of {args.rounds}")
-        print("| command | wall s | frames/s | vs loop | Ray start-up s |")
-        print("|---|---:|---:|---:|---:|")
+        print("| command | wall s | frames/s | vs loop | Ray start s | workers to first frames s |")
+        print("|---|---:|---:|---:|---:|---:|")
         for name, walls in results.items():
             wall = min(walls)
-            ray_s = f"{min(startup[name]):.1f}" if startup[name] else ""
+            ray_s = " | ".join(f"{v:.1f}" for v in min(startup[name])) if startup[name] else " | "
             print(f"| {name} | {wall:.1f} | {frames / wall:.1f} | {best_loop / wall:.2f}x | {ray_s} |")
     finally:
         shutil.rmtree(work, ignore_errors=True)

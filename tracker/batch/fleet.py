@@ -138,6 +138,7 @@ class FleetResult:
     workers: int = 0
     retries: int = 0
     process_s: float = 0.0
+    first_frames_s: Optional[float] = None   # workers started to their first progress report (25 frames)
 
     def counts(self) -> Dict[str, int]:
         out = {"done": 0, "skipped": 0, "failed": 0}
@@ -174,6 +175,7 @@ def write_fleet_json(out_root: Path, result: FleetResult, wall_s: float) -> dict
         **counts,
         "retries": result.retries,
         "frames": frames,
+        "first_frames_s": round(result.first_frames_s, 2) if result.first_frames_s is not None else None,
         "process_s": round(result.process_s, 2),
         "wall_s": round(wall_s, 2),
         "fleet_fps": round(frames / result.process_s, 2) if result.process_s > 0 else 0.0,
@@ -331,6 +333,8 @@ def _dispatch(ray, todo, dets, out_root, cfg, result, workers, cpus_per_task, gp
             try:
                 frames = ray.get(progress.total.remote(), timeout=2.0)
                 bar.rate(frames / elapsed if elapsed > 0 else 0.0, failed)
+                if frames and result.first_frames_s is None:
+                    result.first_frames_s = elapsed   # workers started, detector loaded, first frames done
             except ray.exceptions.GetTimeoutError:
                 pass
     finally:
