@@ -15,6 +15,7 @@ import csv
 import fcntl
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -256,7 +257,7 @@ def run_batch(items: List[BatchInput], out_root: Path, cfg: Config, detections: 
     if not todo:
         return result
     # a local runtime gets a CPU slot for every requested worker, even beyond the core count
-    min_cpus = int(min(workers, len(todo)) * cpus_per_task + 0.999) if workers else 0
+    min_cpus = math.ceil(min(workers or 1, len(todo)) * cpus_per_task)
     result.runtime = start_ray(address, min_cpus=min_cpus)
     ray = import_ray()
     try:
@@ -270,7 +271,9 @@ def run_batch(items: List[BatchInput], out_root: Path, cfg: Config, detections: 
 def _dispatch(ray, todo, dets, out_root, cfg, result, workers, cpus_per_task, gpus_per_task,
               show_bar, save_csv) -> None:
     rt = result.runtime
-    capacity = int(rt.cpus // cpus_per_task) if cpus_per_task > 0 else len(todo)
+    capacity = int(rt.cpus // cpus_per_task)
+    if capacity == 0:
+        raise UserError(f"--cpus-per-task {cpus_per_task:g}: the Ray cluster has {rt.cpus:g} CPUs")
     if gpus_per_task > 0:
         capacity = min(capacity, int(rt.gpus // gpus_per_task))
         if capacity == 0:
