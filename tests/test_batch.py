@@ -256,10 +256,13 @@ def test_unreachable_or_malformed_ray_address_is_one_line(data, tmp_path):
             parse_address(bad)
 
 
-def test_more_gpus_than_the_cluster_has_is_one_line(data, tmp_path, ray_address):
+def test_more_gpus_or_cpus_per_task_than_the_cluster_has_is_one_line(data, tmp_path, ray_address):
     proc = _batch(data / "clips" / "c1.mp4", "--out", tmp_path / "o", "--ray-address", ray_address,
                   "--gpus-per-task", "1")
     assert_one_line_error(proc, "--gpus-per-task 1", "0 GPUs")
+    proc = _batch(data / "clips" / "c1.mp4", "--out", tmp_path / "o", "--ray-address", ray_address,
+                  "--cpus-per-task", "4")
+    assert_one_line_error(proc, "--cpus-per-task 4", "2 CPUs")
 
 
 def test_missing_ray_is_one_line(data, tmp_path):
