@@ -3,6 +3,7 @@
     track SOURCE [SOURCE ...] [options]     run detection + tracking (the default command)
     track eval DATA_ROOT [options]          score a tracker on MOTChallenge sequences
     track export-reid ...                   export a ReID embedder to ONNX
+    track batch INPUT... --out DIR          many videos on a Ray cluster (tracker/batch)
 
 Exit codes: 0 done; 2 an error a user can cause (one line, ``error: ...``, on stderr), also when
 every source failed; 3 some sources failed (e.g. one camera gave up) while the others ran to the
@@ -30,11 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track",
         description="Detect and track objects in videos, image folders, MOT sequences and live streams. "
-                    "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track export-reid' (ONNX export).",
+                    "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track export-reid' (ONNX export), "
+                    "'track batch INPUT... --out DIR' (many videos on Ray).",
     )
     p.add_argument("sources", nargs="*", metavar="SOURCE",
                    help="video file, image folder, MOTChallenge sequence, rtsp/http URL, webcam index, "
                         "or a .streams file")
+    add_track_options(p)
+    return p
+
+
+def add_track_options(p: argparse.ArgumentParser) -> None:
+    """Every option of a ``track`` run (also taken by ``track batch``, which passes them through)."""
     g = p.add_argument_group("detector")
     g.add_argument("--detector", choices=["yolo", "fcos", "precomputed"], help="detector kind (default yolo)")
     g.add_argument("--model", help="model path or name (default yolo11n.pt); found in --weights-dir first")
@@ -71,7 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--print-config", nargs="?", const="", metavar="TRACKER",
                    help="print the effective config (with every tracker parameter) as YAML and exit; "
                         "with a tracker name, print that tracker's commented YAML, to copy and edit")
-    return p
 
 
 def print_config(args: argparse.Namespace) -> int:
@@ -250,6 +257,9 @@ def _main(argv: List[str]) -> int:
         if argv and argv[0] == "export-reid":
             from .reid.export import main_export
             return main_export(argv[1:])
+        if argv and argv[0] == "batch":
+            from .batch.cli import main_batch
+            return main_batch(argv[1:])
         if argv and argv[0] == "run":
             argv = argv[1:]
         return run_track(argv)

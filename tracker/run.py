@@ -211,9 +211,11 @@ class Run:
         sources: source specs (paths, URLs, webcam indexes).
         cfg: the effective configuration.
         save: write outputs (video, CSV, MOT, summary) into ``out_dir``.
+        detector: an already loaded detector to reuse (``track batch`` loads one per worker);
+            None = build the one ``cfg`` names.
     """
 
-    def __init__(self, sources: Sequence[str], cfg: Config, save: bool = True) -> None:
+    def __init__(self, sources: Sequence[str], cfg: Config, save: bool = True, detector=None) -> None:
         from .detectors import make_detector
         from .trackers import make_tracker
 
@@ -235,6 +237,8 @@ class Run:
                 det_files = [det_files[i] for i, s in enumerate(sources) if is_stream_spec(s)] + \
                             [det_files[i] for i, s in enumerate(sources) if not is_stream_spec(s)]
             self.detector = per_source_detections(self.sources, det_files, cfg)
+        elif detector is not None:   # a worker's or a user's detector, loaded once
+            self.detector = detector
         else:
             self.detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
                                           d.device, d.half, d.weights_dir, threads=d.threads,
