@@ -226,11 +226,14 @@ def _score_results(args, benchmark: Optional[str]) -> int:
     sequences = select_sequences(args)
     sets = result_sets(args.results, sequences)
     gts, benchmark, classes = _ground_truth(sequences, benchmark, need_all=True)
-    lengths = {s.name: s.length for s in sequences}
+    known = {s.name: s.length for s in sequences if s.has_seqinfo}   # else: as long as the rows go
     tables = {}
     for name, files in sets.items():
-        pairs = {seq: (gts[seq], read_mot_results(path, max_frame=lengths[seq]), lengths[seq])
-                 for seq, path in files.items()}
+        pairs = {}
+        for seq, path in files.items():
+            res = read_mot_results(path, max_frame=known.get(seq))
+            length = known.get(seq) or int(max(gts[seq][:, 0].max(initial=0), res[:, 0].max(initial=0)))
+            pairs[seq] = (gts[seq], res, length)
         tables[name] = score_table(pairs, benchmark, classes)
     default_name = next(iter(sets)) if len(sets) == 1 else "comparison"
     out_dir = make_out_dir(args.out or Path("runs") / "eval" / default_name)
