@@ -24,8 +24,8 @@ import numpy as np
 from ..errors import UserError
 from ..types import Detections
 from ..formats.mot import format_mot_rows, read_det_file, read_feature_file, read_mot_results, read_seqinfo
-from .dataset import (SequenceInfo, check_benchmark, class_ids, detect_benchmark, find_sequences, read_gt,
-                      read_seqmap)
+from . import dataset
+from .dataset import SequenceInfo, check_benchmark, class_ids, detect_benchmark, read_seqmap
 from .report import (combined_row, format_comparison, format_table, save_comparison, save_table,
                      score_table)
 
@@ -65,7 +65,25 @@ def select_sequences(args) -> List[SequenceInfo]:
         if names:
             raise UserError("give --seqs or --seqmap, not both")
         names = read_seqmap(args.seqmap)
-    return find_sequences(args.data_root, names)
+    return dataset.find_sequences(args.data_root, names)
+
+
+# -- the earlier helpers, kept for tools that call them (tools/bench_trackers.py) ----------------------
+def find_sequences(root) -> List[Path]:
+    """Sequence folders at or below ``root`` (sorted by name; symlinks followed)."""
+    return [s.path for s in dataset.find_sequences(root)]
+
+
+def read_gt(seq_dir) -> Optional[np.ndarray]:
+    """``<seq_dir>/gt/gt.txt`` rows, or None."""
+    gt = Path(seq_dir) / "gt" / "gt.txt"
+    return read_mot_results(gt) if gt.is_file() else None
+
+
+def score_sequences(pairs: Dict[str, tuple], benchmark: str = "MOT17") -> Dict[str, Dict[str, float]]:
+    """``{seq: (gt_rows, result_rows, num_frames)}`` -> ``{seq | "COMBINED": metrics}`` (pedestrians)."""
+    return {r["sequence"]: {k: v for k, v in r.items() if k not in ("sequence", "class")}
+            for r in score_table(pairs, benchmark)}
 
 
 def track_sequence(tracker, dets_by_frame: Dict[int, Detections], num_frames: int, images=None
@@ -213,7 +231,7 @@ def main_eval(argv: List[str]) -> int:
 
 
 def _ground_truth(sequences: List[SequenceInfo], benchmark: Optional[str], need_all: bool):
-    gts = {s.name: g for s in sequences if (g := read_gt(s)) is not None}
+    gts = {s.name: g for s in sequences if (g := dataset.read_gt(s)) is not None}
     if need_all and len(gts) < len(sequences):
         missing = [s.name for s in sequences if s.name not in gts]
         raise UserError(f"no ground truth gt/gt.txt for sequence(s) {', '.join(missing)}")
