@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track",
         description="Detect and track objects in videos, image folders, MOT sequences and live streams. "
-                    "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track export-reid' (ONNX export).",
+                    "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track tune DATA_ROOT' "
+                    "(parameter search), 'track export-reid' (ONNX export).",
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="video file, image folder, MOTChallenge sequence, rtsp/http URL, webcam index, "
