@@ -221,6 +221,7 @@ def _plot(path: Path, trials: List[TrialScores], choice: Choice, metric: str) ->
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     import numpy as np
 
     numbers = [t.number for t in trials]
@@ -232,6 +233,7 @@ def _plot(path: Path, trials: List[TrialScores], choice: Choice, metric: str) ->
     ax.plot(numbers, np.maximum.accumulate(means), "-", color="tab:green", label="best so far")
     ax.axhline(choice.default.mean, color="tab:red", ls="--", label=f"default {choice.default.mean:.2f}")
     ax.axhline(choice.heldout_tuned, color="tab:blue", ls=":", label=f"tuned, held-out {choice.heldout_tuned:.2f}")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(metric)
     ax.legend(fontsize=7)
