@@ -15,6 +15,7 @@ Where ``gt/gt.txt`` exists, print and save the scores per sequence and combined
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -252,6 +253,9 @@ def _score_results(args, benchmark: Optional[str]) -> int:
             res = read_mot_results(path, max_frame=known.get(seq))
             length = known.get(seq) or int(max(gts[seq][:, 0].max(initial=0), res[:, 0].max(initial=0)))
             pairs[seq] = (gts[seq], res, length)
+        if classes and not any(np.isin(r[:, 7], classes).any() for _, r, _ in pairs.values()):
+            print(f"warning: results {name} carry no class id of the gt (column 8) in any row: "
+                  "multiclass scoring counts every box as a miss", file=sys.stderr)
         tables[name] = score_table(pairs, benchmark, classes)
     default_name = next(iter(sets)) if len(sets) == 1 else "comparison"
     out_dir = make_out_dir(args.out or Path("runs") / "eval" / default_name)
