@@ -37,7 +37,6 @@ ROW = "1,-1,10,20,30,40,0.9"
     ("1,-1,10,20,30,0,0.9\n", 1, "positive"),                      # zero height
     ("0,-1,10,20,30,40,0.9\n", 1, ">= 1"),                         # frames are 1-based
     ("-3,-1,10,20,30,40,0.9\n", 1, ">= 1"),
-    (f"{ROW}\n3,-1,1,1,5,5,0.5\n2,-1,1,1,5,5,0.5\n", 3, "sorted"),
     ("1,-1,1e39,20,30,40,0.9\n", 1, "out of range"),               # beyond float32: would be an inf box
     ("1,-1,1e30,20,1,40,0.9\n", 1, "out of range"),                # width lost to float32 rounding
 ])

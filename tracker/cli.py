@@ -1,7 +1,8 @@
 """The ``track`` command.
 
     track SOURCE [SOURCE ...] [options]     run detection + tracking (the default command)
-    track eval DATA_ROOT [options]          score a tracker on MOTChallenge sequences
+    track eval DATA_ROOT [options]          score a tracker (or --results of any) on MOT sequences
+    track tune DATA_ROOT --tracker NAME     search a tracker's parameters (cross-validated by sequence)
     track export-reid ...                   export a ReID embedder to ONNX
     track batch INPUT... --out DIR          many videos on a Ray cluster (tracker/batch)
 
@@ -31,8 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track",
         description="Detect and track objects in videos, image folders, MOT sequences and live streams. "
-                    "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track export-reid' (ONNX export), "
-                    "'track batch INPUT... --out DIR' (many videos on Ray).",
+                    "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track tune DATA_ROOT' "
+                    "(parameter search), 'track batch INPUT... --out DIR' (many videos on Ray), "
+                    "'track export-reid' (ONNX export).",
     )
     p.add_argument("sources", nargs="*", metavar="SOURCE",
                    help="video file, image folder, MOTChallenge sequence, rtsp/http URL, webcam index, "
@@ -240,7 +242,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if from_console:
         # Every file is closed and flushed by now. Skipping the interpreter's teardown avoids a
         # measured ~150 MB, ~0.5 s spike while torch's native libraries unload.
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            code = _stdout_closed()
         sys.stderr.flush()
         logging.shutdown()
         os._exit(code)
@@ -254,6 +259,9 @@ def _main(argv: List[str]) -> int:
         if argv and argv[0] == "eval":
             from .eval.cli import main_eval
             return main_eval(argv[1:])
+        if argv and argv[0] == "tune":
+            from .tune.cli import main_tune
+            return main_tune(argv[1:])
         if argv and argv[0] == "export-reid":
             from .reid.export import main_export
             return main_export(argv[1:])
@@ -269,12 +277,25 @@ def _main(argv: List[str]) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _stdout_closed()
     except OSError as err:
         # disk full, output folder removed mid-run, ...: what was written so far is complete
         where = f" ({_mask(err.filename)})" if getattr(err, "filename", None) else ""
         print(f"error: {err.strerror or err}{where}; files written so far are valid up to the last "
               "finished frame", file=sys.stderr)
         return 2
+
+
+def _stdout_closed() -> int:
+    """The reader of our stdout went away (``track eval ... | head -1``): stop quietly, as Unix tools
+    do (exit status 128 + SIGPIPE, no message). Files are written before anything is printed."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())   # so the final flush cannot fail again
+    except (OSError, ValueError):
+        pass
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,20 +40,27 @@ def parse_det_rows(text: str, path="<det>", min_cols: int = 7, max_frame: Option
                    ) -> np.ndarray:
     """Parse and validate det-file text into a float64 array (rows, cols >= min_cols).
 
+    Accepts a UTF-8 byte-order mark, one header line before the first row (e.g.
+    ``frame,id,x,y,w,h,score``: a first line that holds no number) and rows in any frame order
+    (``rows_to_detections`` groups them by frame).
     Rejects: fewer than ``min_cols`` columns or rows of unequal length, non-numbers, NaN/inf,
-    non-positive width/height, frame numbers < 1, not integers, decreasing, or > ``max_frame``.
+    non-positive width/height, frame numbers < 1, not integers, or > ``max_frame``.
     ``min_cols`` below 7 is raised to 7: a det row always has frame, id, box and score.
     """
     min_cols = max(7, int(min_cols))
     rows = []
     line_nos = []
     ncols = None
-    last_frame = 0
-    for line_no, raw in enumerate(text.splitlines(), 1):
+    first_line = True
+    for line_no, raw in enumerate(text.lstrip("\ufeff").splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         parts = [p.strip() for p in line.replace(" ", ",").replace("\t", ",").split(",") if p.strip()]
+        if first_line and _is_header(parts):
+            first_line = False
+            continue
+        first_line = False
         if len(parts) < min_cols:
             raise _fail(path, line_no, f"{len(parts)} columns, need at least {min_cols}")
         if ncols is None:
@@ -69,14 +76,10 @@ def parse_det_rows(text: str, path="<det>", min_cols: int = 7, max_frame: Option
         frame = vals[0]
         if frame != int(frame) or frame < 1:
             raise _fail(path, line_no, f"frame number {parts[0]} is not an integer >= 1")
-        if frame < last_frame:
-            raise _fail(path, line_no, f"frame {int(frame)} comes after frame {int(last_frame)} "
-                        "(rows must be sorted by frame)")
         if max_frame is not None and frame > max_frame:
             raise _fail(path, line_no, f"frame {int(frame)} is beyond the source's {max_frame} frames")
         if vals[4] <= 0 or vals[5] <= 0:
             raise _fail(path, line_no, f"box width/height must be positive, got {parts[4]}x{parts[5]}")
-        last_frame = frame
         rows.append(vals)
         line_nos.append(line_no)
     if not rows:
@@ -94,6 +97,17 @@ def parse_det_rows(text: str, path="<det>", min_cols: int = 7, max_frame: Option
         raise _fail(path, line_nos[i], "value out of range (box or score too large, or a size that "
                     "rounds to zero)")
     return arr
+
+
+def _is_header(parts) -> bool:
+    """A header line names the columns: none of its fields is a number."""
+    for p in parts:
+        try:
+            float(p)
+            return False
+        except ValueError:
+            pass
+    return True
 
 
 def rows_to_detections(rows: np.ndarray, feat_start: Optional[int] = None) -> Dict[int, Detections]:
@@ -130,7 +144,7 @@ def read_det_file(path, max_frame: Optional[int] = None) -> Dict[int, Detections
     if not path.is_file():
         raise UserError(f"detection file not found: {path}")
     try:
-        text = path.read_text(encoding="utf-8", errors="strict")
+        text = path.read_text(encoding="utf-8-sig", errors="strict")  # -sig: a BOM is not data
     except (UnicodeDecodeError, OSError) as err:
         raise UserError(f"cannot read detection file {path}: {err.__class__.__name__}") from None
     return parse_det_text(text, path, max_frame=max_frame)
@@ -150,20 +164,50 @@ def read_feature_file(path) -> Dict[int, Detections]:
     return rows_to_detections(rows.astype(np.float64), feat_start=7)
 
 
-def read_mot_results(path) -> np.ndarray:
-    """Read a MOTChallenge results/gt file into a float64 (N, >=6) array (unsorted as in file)."""
+def read_mot_results(path, max_frame: Optional[int] = None) -> np.ndarray:
+    """Read a MOTChallenge results/gt file into a float64 (N, >=6) array (rows in file order).
+
+    Like TrackEval: comma, space or tab separated, any number of columns >= 6 (shorter rows are
+    padded with -1). A BOM and one header line are skipped. NaN/inf, non-integer or < 1 frame
+    numbers and frames beyond ``max_frame`` are refused with the file and line.
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"MOT file not found: {path}")
-    text = path.read_text()
-    if not text.strip():
-        return np.zeros((0, 10), np.float64)
     try:
-        arr = np.loadtxt(path, delimiter=",", ndmin=2)
-    except ValueError as err:
-        raise UserError(f"malformed MOT file {path}: {err}") from None
-    if arr.shape[1] < 6:
-        raise UserError(f"malformed MOT file {path}: {arr.shape[1]} columns, need at least 6")
+        text = path.read_text(encoding="utf-8-sig", errors="strict")
+    except (UnicodeDecodeError, OSError) as err:
+        raise UserError(f"cannot read MOT file {path}: {err.__class__.__name__}") from None
+    rows, width, first_line = [], 0, True
+    for line_no, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = [p for p in line.replace(" ", ",").replace("\t", ",").split(",") if p.strip()]
+        if first_line and _is_header(parts):
+            first_line = False
+            continue
+        first_line = False
+        where = f"malformed MOT file {path}:{line_no}:"
+        if len(parts) < 6:
+            raise UserError(f"{where} {len(parts)} columns, need at least 6 (frame,id,x,y,w,h,...)")
+        try:
+            vals = [float(p) for p in parts]
+        except ValueError:
+            raise UserError(f"{where} a value is not a number") from None
+        if not all(math.isfinite(v) for v in vals):
+            raise UserError(f"{where} NaN or infinite value")
+        if vals[0] != int(vals[0]) or vals[0] < 1:
+            raise UserError(f"{where} frame number {parts[0]} is not an integer >= 1")
+        if max_frame is not None and vals[0] > max_frame:
+            raise UserError(f"{where} frame {int(vals[0])} is beyond the sequence's {max_frame} frames")
+        rows.append(vals)
+        width = max(width, len(vals))
+    if not rows:
+        return np.zeros((0, 10), np.float64)
+    arr = np.full((len(rows), max(width, 10)), -1.0)
+    for i, vals in enumerate(rows):
+        arr[i, :len(vals)] = vals
     return arr
 
 

@@ -12,7 +12,7 @@ Without images and embeddings it is ByteTrack with this project's default extras
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -27,14 +27,14 @@ from .track import LOST
 @dataclass
 class BotSortConfig(ByteTrackConfig):
     # this project's defaults on top of ByteTrack's (docs/benchmarks.md has the measurements)
-    track_buffer: int = 60  # frames (at 30 fps) a lost track is kept: 2 s of occlusion
-    report_lost_frames: int = 15  # also report lost tracks (predicted box) this many frames (at 30 fps)
+    track_buffer: int = field(default=60, metadata={"search": (10, 150)})  # frames (at 30 fps) a lost track is kept: 2 s of occlusion
+    report_lost_frames: int = field(default=15, metadata={"search": (0, 30)})  # also report lost tracks (predicted box) this many frames (at 30 fps)
     last_box_recovery: bool = True  # OC-SORT OCR: lost tracks left unmatched retry with their last seen box
     gmc_method: str = "sparseOptFlow"  # camera-motion compensation: sparseOptFlow | ecc | orb | none
     gmc_downscale: int = 2  # GMC works on an image this many times smaller
-    appearance_weight: float = 0.5  # cost = weight * cosine distance + (1 - weight) * (1 - IoU)
-    appearance_veto: float = 0.35  # cosine distance above which a pair never matches (2.0: off)
-    reid_thresh: float = 0.15  # cosine distance under which a lost track may match out of IoU reach ...
+    appearance_weight: float = field(default=0.5, metadata={"search": (0.2, 0.9), "appearance": True})  # cost = weight * cosine distance + (1 - weight) * (1 - IoU)
+    appearance_veto: float = field(default=0.35, metadata={"search": (0.2, 0.6), "appearance": True})  # cosine distance above which a pair never matches (2.0: off)
+    reid_thresh: float = field(default=0.15, metadata={"search": (0.05, 0.3), "appearance": True})  # cosine distance under which a lost track may match out of IoU reach ...
     reid_radius: float = 2.0  # ... and its centre is within this many track heights
     appearance_trust_iou: float = 0.6  # pairs overlapping at least this IoU skip the veto (1.0: never)
     feat_momentum: float = 0.9  # track embedding = momentum * old + (1 - momentum) * new

@@ -24,7 +24,7 @@ Switchable extras on top of the original (all off in ``bytetrack.yaml``; BoT-SOR
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,14 +36,14 @@ from .track import LOST, TENTATIVE, TRACKED
 
 @dataclass
 class ByteTrackConfig(SortConfig):
-    det_thresh: float = 0.1  # weak boxes from here up go to stage 2; below it they are ignored
-    track_high_thresh: float = 0.25  # first-stage (confident) detections
-    new_track_thresh: float = 0.25  # a detection must score this much to start a track
-    match_thresh: float = 0.8  # stage 1: largest 1-IoU cost accepted
-    second_match_thresh: float = 0.5  # stage 2: largest 1-IoU cost accepted
-    unconfirmed_match_thresh: float = 0.7  # stage 3: largest 1-IoU cost accepted
-    min_hits: int = 2  # a new track must be matched in the next frame to be confirmed
-    track_buffer: int = 30  # frames (at 30 fps) a lost track is kept
+    det_thresh: float = field(default=0.1, metadata={"search": (0.05, 0.4)})  # weak boxes from here up go to stage 2; below it they are ignored
+    track_high_thresh: float = field(default=0.25, metadata={"search": (0.15, 0.7)})  # first-stage (confident) detections
+    new_track_thresh: float = field(default=0.25, metadata={"search": (0.15, 0.8)})  # a detection must score this much to start a track
+    match_thresh: float = field(default=0.8, metadata={"search": (0.6, 0.95)})  # stage 1: largest 1-IoU cost accepted
+    second_match_thresh: float = field(default=0.5, metadata={"search": (0.3, 0.8)})  # stage 2: largest 1-IoU cost accepted
+    unconfirmed_match_thresh: float = field(default=0.7, metadata={"search": (0.5, 0.9)})  # stage 3: largest 1-IoU cost accepted
+    min_hits: int = field(default=2, metadata={"search": (1, 4)})  # a new track must be matched in the next frame to be confirmed
+    track_buffer: int = field(default=30, metadata={"search": (10, 120)})  # frames (at 30 fps) a lost track is kept
     fuse_score: bool = True  # similarity *= detection score in stage 1 and 3
     lost_iou_buffer: float = 0.0  # C-BIoU: lost boxes grow by this fraction per lost frame
     max_iou_buffer: float = 0.0  # cap of the lost-box growth

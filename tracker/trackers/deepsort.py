@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,13 +25,13 @@ from .track import TENTATIVE
 
 @dataclass
 class DeepSortConfig(SortConfig):
-    det_thresh: float = 0.3  # detections below are ignored
+    det_thresh: float = field(default=0.3, metadata={"search": (0.1, 0.6)})  # detections below are ignored
     new_track_thresh: float = 0.3  # a detection must score this much to start a track
-    max_cosine_distance: float = 0.2  # cascade: largest appearance cost accepted
+    max_cosine_distance: float = field(default=0.2, metadata={"search": (0.1, 0.4), "appearance": True})  # cascade: largest appearance cost accepted
     gallery_budget: int = 30  # embeddings kept per track (memory cap)
-    match_thresh: float = 0.7  # IoU stage: largest 1-IoU cost accepted
-    min_hits: int = 3  # matches in a row to confirm a track (n_init)
-    track_buffer: int = 30  # frames (at 30 fps) a lost track is kept (max_age)
+    match_thresh: float = field(default=0.7, metadata={"search": (0.5, 0.9)})  # IoU stage: largest 1-IoU cost accepted
+    min_hits: int = field(default=3, metadata={"search": (1, 5)})  # matches in a row to confirm a track (n_init)
+    track_buffer: int = field(default=30, metadata={"search": (10, 120)})  # frames (at 30 fps) a lost track is kept (max_age)
     gate_position_only: bool = False  # gate on centre only (2 dof) instead of the full box
     appearance_min_score: float = 0.5  # only detections this confident enter a track's gallery ...
     appearance_max_overlap: float = 0.5  # ... and only if no other box covers more of them than this

@@ -13,7 +13,7 @@ cap on endless streams).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -31,11 +31,11 @@ from .track import LOST, TENTATIVE, TRACKED, TrackTable
 class SortConfig:
     """Parameters shared by every tracker (documented in ``configs/trackers/*.yaml``)."""
 
-    det_thresh: float = 0.3  # detections scoring below this are ignored
-    match_thresh: float = 0.7  # largest 1-IoU cost accepted for a match (IoU >= 0.3)
-    new_track_thresh: float = 0.3  # a detection must score this much to start a track
-    min_hits: int = 3  # matches in a row before a new track is confirmed and reported
-    track_buffer: int = 30  # frames (at 30 fps; scaled with the frame rate) a lost track is kept
+    det_thresh: float = field(default=0.3, metadata={"search": (0.1, 0.6)})  # detections scoring below this are ignored
+    match_thresh: float = field(default=0.7, metadata={"search": (0.5, 0.9)})  # largest 1-IoU cost accepted for a match (IoU >= 0.3)
+    new_track_thresh: float = field(default=0.3, metadata={"search": (0.1, 0.7)})  # a detection must score this much to start a track
+    min_hits: int = field(default=3, metadata={"search": (1, 5)})  # matches in a row before a new track is confirmed and reported
+    track_buffer: int = field(default=30, metadata={"search": (10, 120)})  # frames (at 30 fps; scaled with the frame rate) a lost track is kept
     per_class: bool = False  # only match tracks and detections of the same class
     nsa: bool = False  # NSA Kalman: measurement noise scaled by (1 - score)
     oru: bool = False  # OC-SORT observation-centric re-update when a lost track is found again

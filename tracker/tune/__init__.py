@@ -1,0 +1,1 @@
+"""`track tune`: search a tracker's parameters with Optuna, cross-validated by sequence."""
