@@ -3,6 +3,8 @@
     track SOURCE [SOURCE ...] [options]     run detection + tracking (the default command)
     track eval DATA_ROOT [options]          score a tracker on MOTChallenge sequences
     track export-reid ...                   export a ReID embedder to ONNX
+    track analyze TRACKS --line ...         count lines/zones on an existing tracks file or run folder
+    track report RUN_DIR                    write RUN_DIR/report.html (video, plots, counts)
 
 Errors a user can cause print one line (``error: ...``) on stderr and exit with code 2.
 SIGINT/SIGTERM stop reading; frames already read are finished, every file is finalised, exit 0.
@@ -17,6 +19,7 @@ import sys
 import time
 from typing import List, Optional
 
+from .analytics.cli import add_analytics_args, analytics_overrides
 from .errors import UserError
 from .sources.urls import CredentialMaskingFilter, install_log_masking, mask_url
 
@@ -27,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track",
         description="Detect and track objects in videos, image folders, MOT sequences and live streams. "
-                    "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track export-reid' (ONNX export).",
+                    "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track export-reid' (ONNX export), "
+                    "'track analyze TRACKS' (count lines/zones again), 'track report RUN_DIR' (HTML report).",
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="video file, image folder, MOTChallenge sequence, rtsp/http URL, webcam index, "
@@ -60,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-video", action="store_true", help="skip the annotated video")
     g.add_argument("--trails", type=int, help="draw the last N positions of each track")
     g.add_argument("--segment", help="rotate outputs every e.g. 10m, 1h or 500MB (streams)")
+    g = p.add_argument_group("analytics (see 'track analyze -h')")
+    add_analytics_args(g)
     g = p.add_argument_group("config")
     g.add_argument("--config", help="YAML config file (see configs/default.yaml)")
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -84,6 +90,7 @@ def _overrides_from_args(a: argparse.Namespace) -> List[str]:
         value = getattr(a, attr)
         if value is not None:
             out.append(f"{key}={_yaml_scalar(value)}")
+    out += analytics_overrides(a)
     if a.no_video:
         out.append("output.video=false")
     if a.quiet:
@@ -207,6 +214,9 @@ def _main(argv: List[str]) -> int:
         if argv and argv[0] == "eval":
             from .eval.cli import main_eval
             return main_eval(argv[1:])
+        if argv and argv[0] in ("analyze", "report"):
+            from .analytics.cli import main_analyze, main_report
+            return (main_analyze if argv[0] == "analyze" else main_report)(argv[1:])
         if argv and argv[0] == "export-reid":
             from .reid.export import main_export
             return main_export(argv[1:])

@@ -86,6 +86,19 @@ class OutputConfig:
 
 
 @dataclass
+class AnalyticsConfig:
+    lines: List[str] = field(default_factory=list)   # "NAME=x1,y1,x2,y2" (pixels, or fractions if all <= 1)
+    zones: List[str] = field(default_factory=list)   # "NAME=x1,y1,x2,y2,x3,y3,..."
+    count_bin: str = "60s"             # counts.csv time bins
+    anchor: str = "bottom_center"      # bottom_center | center | top_center
+    margin: float = 0.1                # hysteresis, in box heights beyond the line
+    u_turn_s: float = 1.0              # a crossing back this soon is not counted
+    relink_s: float = 1.0              # id switches: a new id this soon after a lost one, nearby, continues it
+    relink_dist: float = 1.0           # ... within this many box heights
+    min_frames: int = 3                # a track's events wait until it was seen this many frames
+
+
+@dataclass
 class Config:
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
@@ -93,6 +106,7 @@ class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     quiet: bool = False
 
     def to_dict(self) -> Dict[str, Any]:
@@ -147,6 +161,11 @@ _RANGES = {
     "stream.read_timeout_s": (lambda v: v > 0, "> 0"),
     "stream.reset_after_s": (lambda v: v >= 0, ">= 0"),
     "output.trails": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "analytics.margin": (lambda v: v >= 0, ">= 0"),
+    "analytics.u_turn_s": (lambda v: v >= 0, ">= 0"),
+    "analytics.relink_s": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "analytics.relink_dist": (lambda v: v >= 0, ">= 0"),
+    "analytics.min_frames": (lambda v: v >= 1, ">= 1"),
 }
 
 
