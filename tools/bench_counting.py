@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -85,20 +86,26 @@ def track_ultralytics(name: str, dets: Dict[int, Detections], fps: float, length
 
 # -- counting rules -------------------------------------------------------------------------------
 def step_crossings(frames: Frames, lines: Sequence[Line], fps: float):
-    """Yield (line, track_id, direction) for every step of a track over a segment (no hysteresis),
-    from where the track was last seen to where it is now."""
-    last: Dict[int, np.ndarray] = {}
-    for _f, ids, xyxy in frames:
-        anchors = anchor_points(xyxy)
-        for tid, point in zip(ids.tolist(), anchors):
-            prev = last.get(tid)
-            last[tid] = point
-            if prev is None:
+    """(line, track_id, direction) for every step of a track over a segment (no hysteresis), from
+    where the track was last seen to where it is now, in time order."""
+    paths: Dict[int, list] = {}
+    for f, ids, xyxy in frames:
+        for tid, point in zip(ids.tolist(), anchor_points(xyxy)):
+            paths.setdefault(tid, []).append((f, point[0], point[1]))
+    found = []
+    for tid, rows in paths.items():
+        arr = np.array(rows)
+        pts = arr[:, 1:]
+        for line in lines:
+            d = line.signed_distance(pts)
+            step = np.flatnonzero((d[1:] < 0) != (d[:-1] < 0))
+            if len(step) == 0:
                 continue
-            for line in lines:
-                da, db = line.signed_distance(np.stack([prev, point]))
-                if (da < 0) != (db < 0) and 0 <= line.crossing_param(prev[None], point[None])[0] <= 1:
-                    yield line.name, tid, "in" if db >= 0 else "out"
+            t = line.crossing_param(pts[step], pts[step + 1])
+            for i in step[(t >= 0) & (t <= 1)]:
+                found.append((arr[i + 1, 0], line.name, tid, "in" if d[i + 1] >= 0 else "out"))
+    found.sort(key=lambda x: x[0])
+    return [x[1:] for x in found]
 
 
 def count_first_crossing(frames: Frames, lines, fps) -> Counts:
@@ -136,7 +143,10 @@ def abs_error(counted: Counts, truth: Counts, lines) -> Tuple[int, int]:
 
 
 # -- the benchmark --------------------------------------------------------------------------------
-def load(root: str, trackers: Sequence[str]) -> dict:
+def load(root: str, trackers: Sequence[str], cache: str = "") -> dict:
+    if cache and Path(cache).is_file():
+        with open(cache, "rb") as fh:
+            return pickle.load(fh)
     data = {}
     for seq_dir in find_sequences(root):
         info = read_seqinfo(seq_dir)
@@ -149,6 +159,9 @@ def load(root: str, trackers: Sequence[str]) -> dict:
         runs["ultralytics/botsort"] = track_ultralytics("botsort", dets, info.fps, info.length)
         print(f"{seq_dir.name}: tracked in {time.perf_counter() - start:.1f}s", flush=True)
         data[seq_dir.name] = dict(info=info, truth=gt_frames(gt, info.length), runs=runs)
+    if cache:
+        with open(cache, "wb") as fh:
+            pickle.dump(data, fh)
     return data
 
 
@@ -183,8 +196,8 @@ def score(data, pairs, run: str, rule) -> Tuple[int, int]:
 
 
 def search(data, pairs, run: str) -> CountingRules:
-    grid = dict(margin=[0.0, 0.05, 0.1, 0.2, 0.3], u_turn_s=[0.0, 1.0, 2.0], relink_s=[0.0, 0.5, 1.0, 2.0],
-                relink_dist=[0.5, 1.0, 2.0], min_frames=[1, 3, 5])
+    grid = dict(margin=[0.0, 0.02, 0.05, 0.1], u_turn_s=[0.0, 0.5, 1.0, 2.0], relink_s=[0.0, 1.0, 2.0, 3.0],
+                relink_dist=[0.5, 1.0, 2.0], min_frames=[1, 3])
     results = []
     for values in itertools.product(*grid.values()):
         rules = CountingRules(**dict(zip(grid, values)))
@@ -203,10 +216,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data_root")
     ap.add_argument("--trackers", default="botsort", help="our trackers, comma-separated (default botsort)")
+    ap.add_argument("--cache", default="", help="pickle of the tracked sequences: written once, then read")
     ap.add_argument("--search", action="store_true", help="grid-search the rule parameters on the tune split")
     args = ap.parse_args(argv)
     trackers = [t for t in args.trackers.split(",") if t]
-    data = load(args.data_root, trackers)
+    data = load(args.data_root, trackers, args.cache)
     defaults = CountingRules()
     if args.search:
         best = search(data, split(data, tune=True), f"ours/{trackers[0]}")

@@ -10,9 +10,11 @@ The rules (chosen by measurement against crossings of ground-truth trajectories,
 * **Once per track, line and direction**, and a crossing back within ``u_turn_s`` seconds of the
   last one (a box that swings back over the line) is not counted.
 * **Id switches.** A new id that appears within ``relink_s`` seconds and ``relink_dist`` box heights
-  of where a track of the same class was last seen continues that track's state (its side of each
+  of where a lost track of the same class would be by now (at its last pace) continues that track's state (its side of each
   line, what it has counted, its zone visits): a switch in the middle of a crossing neither loses
   the crossing nor counts it twice.
+* **Lost on the line.** A track lost just after it crossed the segment, before it was ``margin``
+  beyond it, is counted when it has been gone ``relink_s`` (at the frame it was last seen).
 * **Short tracks.** Events of a track are held back until it has been seen ``min_frames`` times
   (a tentative track that dies early counts nothing); they keep their own frame and time.
 
@@ -42,8 +44,8 @@ FORGET_AFTER_S = 60.0
 class CountingRules:
     """Parameters of the counting rules (``analytics:`` in configs/default.yaml)."""
 
-    margin: float = 0.1        # box heights beyond the line before a side counts (hysteresis)
-    u_turn_s: float = 1.0      # a crossing back within this many seconds is not counted
+    margin: float = 0.02       # box heights beyond the line before a side counts (hysteresis)
+    u_turn_s: float = 0.5      # a crossing back within this many seconds is not counted
     relink_s: float = 1.0      # a new id this soon after a lost one, nearby, continues it (id switches)
     relink_dist: float = 1.0   # ... within this many box heights of where the lost one was
     min_frames: int = 3        # events wait until a track has been seen this many frames
@@ -60,10 +62,14 @@ class _Track:
     last_frame: int = 0
     last_time: float = 0.0
     anchor: Optional[np.ndarray] = None
+    velocity: Optional[np.ndarray] = None   # anchor pixels per second (smoothed), to predict a lost track
     height: float = 0.0
     claimed: bool = False      # a later id continued this one
+    expired: bool = False      # gone longer than relink_s: its open crossings and visits are closed
     side: Dict[str, int] = field(default_factory=dict)             # line -> -1 / +1 (settled side)
+    dist: Dict[str, float] = field(default_factory=dict)           # line -> signed distance of ``anchor``
     crossed: Dict[str, bool] = field(default_factory=dict)         # line -> crossed the segment since settling
+    firm: Dict[str, bool] = field(default_factory=dict)            # line -> has been margin beyond it on ``side``
     counted: Dict[str, Set[str]] = field(default_factory=dict)     # line -> directions counted
     last_cross: Dict[str, Tuple[float, str]] = field(default_factory=dict)  # line -> (time, direction)
     inside: Dict[str, Tuple[int, float]] = field(default_factory=dict)      # zone -> (enter frame, time)
@@ -94,8 +100,8 @@ class Counter:
         boxes = np.asarray(xyxy, np.float64).reshape(-1, 4)
         anchors = anchor_points(boxes, r.anchor)
         heights = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
-        line_d = {ln.name: ln.signed_distance(anchors) for ln in self.lines}
-        zone_d = {z.name: z.signed_distance(anchors) for z in self.zones}
+        line_d = {ln.name: ln.signed_distance(anchors).tolist() for ln in self.lines}
+        zone_d = {z.name: z.signed_distance(anchors).tolist() for z in self.zones}
         events: List[dict] = []
         self._time = time_s
         seen = set(ids)
@@ -111,6 +117,10 @@ class Counter:
             for zone in self.zones:
                 self._zone_step(state, zone.name, zone_d[zone.name][k], heights[k], frame, time_s, out)
             state.hits += 1
+            state.expired = False   # seen again (a tracker found it back)
+            if state.anchor is not None and time_s > state.last_time:
+                v = (anchors[k] - state.anchor) / (time_s - state.last_time)
+                state.velocity = v if state.velocity is None else 0.7 * state.velocity + 0.3 * v
             state.last_frame, state.last_time = frame, time_s
             state.anchor, state.height = anchors[k], float(heights[k])
             events.extend(self._release(state, out))
@@ -124,6 +134,7 @@ class Counter:
         events = []
         for state in self.tracks.values():
             if not state.claimed and state.hits >= self.rules.min_frames:
+                events.extend(self._lost_crossings(state))
                 events.extend(self._close_visits(state, end=True))
         self.tracks.clear()
         return events
@@ -139,15 +150,20 @@ class Counter:
             if (old.claimed or old.track_id in seen or old.class_name != state.class_name
                     or old.anchor is None or self._time - old.last_time > r.relink_s):
                 continue
-            dist = float(np.hypot(*(anchor - old.anchor)))
+            # where the lost track would be now, had it kept its pace
+            gone = self._time - old.last_time
+            expected = old.anchor + (old.velocity * gone if old.velocity is not None else 0.0)
+            dist = float(np.hypot(*(anchor - expected)))
             if dist <= r.relink_dist * max(height, old.height) and (best is None or dist < best_dist):
                 best, best_dist = old, dist
         if best is not None:
             best.claimed = True
             state.hits = best.hits
-            state.anchor = best.anchor
+            state.anchor, state.velocity = best.anchor, best.velocity
             state.side = dict(best.side)
+            state.dist = dict(best.dist)
             state.crossed = dict(best.crossed)
+            state.firm = dict(best.firm)
             state.counted = {k: set(v) for k, v in best.counted.items()}
             state.last_cross = dict(best.last_cross)
             state.inside, best.inside = best.inside, {}
@@ -159,28 +175,32 @@ class Counter:
                    is_new: bool, frame: int, time_s: float, out: List[dict]) -> None:
         name = line.name
         side = state.side.get(name)
+        d_prev, state.dist[name] = state.dist.get(name), d
         if side is None:   # first sight: the side it is on, however close to the line
             state.side[name] = 1 if d >= 0 else -1
             state.crossed[name] = False
             return
-        prev = state.anchor
-        if prev is not None:
-            d_prev = float(line.signed_distance(prev[None])[0])
-            if (d_prev < 0) != (d < 0):   # the step from the last position crossed the infinite line
-                t = float(line.crossing_param(prev[None], anchor[None])[0])
-                if 0.0 <= t <= 1.0:
-                    state.crossed[name] = True
+        if d_prev is not None and (d_prev < 0) != (d < 0):   # the step crossed the infinite line
+            t = float(line.crossing_param(state.anchor[None], anchor[None])[0])
+            if 0.0 <= t <= 1.0:
+                state.crossed[name] = True
         margin = self.rules.margin * height
         settled = 1 if d > margin else -1 if d < -margin else side
         if settled == side:
             if abs(d) > margin:
                 state.crossed[name] = False   # back on its side: an earlier wobble over the line is void
+                state.firm[name] = True
             return
         state.side[name] = settled
+        state.firm[name] = True
         crossed, state.crossed[name] = state.crossed.get(name, False), False
         if not crossed:
             return   # it went round the end of the segment
-        direction = "in" if settled > 0 else "out"
+        self._count(state, name, "in" if settled > 0 else "out", frame, time_s, anchor, out)
+
+    def _count(self, state: _Track, name: str, direction: str, frame: int, time_s: float, anchor: np.ndarray,
+               out: List[dict]) -> None:
+        """Count a crossing unless this track already counted the direction or is swinging back."""
         counted = state.counted.setdefault(name, set())
         last = state.last_cross.get(name)
         if direction in counted:
@@ -193,6 +213,19 @@ class Counter:
                     "track_id": state.track_id, "class_name": state.class_name, "frame": frame,
                     "time_s": round(float(time_s), 3),
                     "x": round(float(anchor[0]), 1), "y": round(float(anchor[1]), 1)})
+
+    def _lost_crossings(self, state: _Track) -> List[dict]:
+        """A track that crossed a segment and was lost on the far side before it got ``margin`` beyond
+        it (walked out of view, behind something) did cross: counted at the frame it was last seen."""
+        out: List[dict] = []
+        for name, crossed in state.crossed.items():
+            d = state.dist.get(name)
+            # only from a side it was firmly on: a box that jittered on the line all its life proves nothing
+            if crossed and state.firm.get(name) and d is not None and (1 if d >= 0 else -1) != state.side.get(name):
+                state.crossed[name] = False
+                self._count(state, name, "in" if d >= 0 else "out", state.last_frame, state.last_time,
+                            state.anchor, out)
+        return out
 
     def _zone_step(self, state: _Track, name: str, d: float, height: float, frame: int, time_s: float,
                    out: List[dict]) -> None:
@@ -236,8 +269,9 @@ class Counter:
             if tid in seen:
                 continue
             gone = time_s - state.last_time
-            if state.inside and gone > self.rules.relink_s and not state.claimed:
-                closed = self._close_visits(state, end=True)
+            if gone > self.rules.relink_s and not state.claimed and not state.expired:
+                state.expired = True   # not continued by a new id: it is gone
+                closed = self._lost_crossings(state) + self._close_visits(state, end=True)
                 if state.hits >= self.rules.min_frames:
                     events.extend(closed)
             if gone > max(FORGET_AFTER_S, self.rules.relink_s, self.rules.u_turn_s):

@@ -224,7 +224,7 @@ class AnalyticsSink:
             entry["per_class"] = {cls: {d: self.totals.get((line.name, d, cls), 0) for d in ("in", "out")}
                                   for cls in sorted(self._classes)
                                   if any(self.totals.get((line.name, d, cls), 0) for d in ("in", "out"))}
-            entry["points"] = [list(map(float, p)) for p in (self.lines[self.raw_lines.index(line)].points
+            entry["points"] = [[round(float(v), 2) for v in p] for p in (self.lines[self.raw_lines.index(line)].points
                                                              if self.lines else line.points)]
             out["lines"][line.name] = entry
         for i, zone in enumerate(self.raw_zones):
@@ -234,7 +234,7 @@ class AnalyticsSink:
             entry.update(max_occupancy=self.max_occupancy.get(zone.name, 0),
                          mean_dwell_s=round(float(np.mean(dwell)), 3) if dwell else 0.0,
                          max_dwell_s=round(float(np.max(dwell)), 3) if dwell else 0.0,
-                         points=[list(map(float, p)) for p in (self.zones[i].points if self.zones else zone.points)])
+                         points=[[round(float(v), 2) for v in p] for p in (self.zones[i].points if self.zones else zone.points)])
             out["zones"][zone.name] = entry
         out["count_bin_s"] = self.bin_s
         out["rules"] = dict(vars(self.rules))
