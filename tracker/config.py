@@ -93,7 +93,7 @@ class AnalyticsConfig:
     anchor: str = "bottom_center"      # bottom_center | center | top_center
     margin: float = 0.02               # hysteresis, in box heights beyond the line
     u_turn_s: float = 0.5              # a crossing back this soon is not counted
-    relink_s: float = 1.0              # id switches: a new id this soon after a lost one, nearby, continues it
+    relink_s: float = 0.5              # id switches: a new id this soon after a lost one, nearby, continues it
     relink_dist: float = 1.0           # ... within this many box heights
     min_frames: int = 3                # a track's events wait until it was seen this many frames
 

@@ -46,7 +46,7 @@ class CountingRules:
 
     margin: float = 0.02       # box heights beyond the line before a side counts (hysteresis)
     u_turn_s: float = 0.5      # a crossing back within this many seconds is not counted
-    relink_s: float = 1.0      # a new id this soon after a lost one, nearby, continues it (id switches)
+    relink_s: float = 0.5      # a new id this soon after a lost one, nearby, continues it (id switches)
     relink_dist: float = 1.0   # ... within this many box heights of where the lost one was
     min_frames: int = 3        # events wait until a track has been seen this many frames
     anchor: str = "bottom_center"
