@@ -104,7 +104,7 @@ def test_bad_analytics_input_is_one_line_error(live_run, tmp_path):
     assert_one_line_error(run_track("report", tmp_path), "summary.json")
 
 
-@pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian chromium is not installed (apt-get install chromium)")
+@pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian chromium is not installed (tools/install_browser_deps.sh)")
 def test_report_plays_in_chromium(live_run, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(live_run, run_dir)
@@ -137,3 +137,7 @@ def test_report_plays_in_chromium(live_run, tmp_path):
     assert sorted(i[0] for i in images) == ["counts", "heatmap", "timeline", "trajectories"]
     assert all(complete and width > 0 for _, complete, width in images), images
     assert errors == []
+    # --embed-video: one file, the video inside the page
+    proc = run_track("report", run_dir, "--embed-video", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert 'src="data:video/mp4;base64,' in page_path.read_text()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import os
 import threading
 import time
 from collections import defaultdict
@@ -34,6 +35,15 @@ from .geometry import Line, Zone, all_names
 
 COUNTS_HEADER = "bin_start_s,bin_end_s,name,kind,direction,class_name,count\n"
 SLOWEST_KEPT = 10
+FRAME_JPG_MIN_FREE = 64 * 1024 * 1024
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return 0
+    return st.f_bavail * st.f_frsize
 
 
 def parse_duration(text) -> float:
@@ -118,8 +128,8 @@ class AnalyticsSink:
         self.lines = [x.scaled(w, h) for x in self.raw_lines]
         self.zones = [z.scaled(w, h) for z in self.raw_zones]
         self.counter = Counter(self.lines, self.zones, self.rules)
-        if frame.image is not None:
-            cv2.imwrite(str(self.dir / "frame.jpg"), frame.image)
+        if frame.image is not None and _free_bytes(self.dir) > FRAME_JPG_MIN_FREE:
+            cv2.imwrite(str(self.dir / "frame.jpg"), frame.image)   # a nicety: never the file that fills a disk
 
     def write(self, frame: Frame, tracks: Tracks) -> None:
         now = time.perf_counter()
