@@ -107,13 +107,11 @@ class Counter:
         seen = set(ids)
         for k, tid in enumerate(ids):
             state = self.tracks.get(tid)
-            is_new = state is None
-            if is_new:
+            if state is None:
                 state = self._start(tid, class_names[k], frame, anchors[k], heights[k], seen)
             out: List[dict] = []
             for line in self.lines:
-                self._line_step(state, line, anchors[k], line_d[line.name][k], heights[k], is_new,
-                                frame, time_s, out)
+                self._line_step(state, line, anchors[k], line_d[line.name][k], heights[k], frame, time_s, out)
             for zone in self.zones:
                 self._zone_step(state, zone.name, zone_d[zone.name][k], heights[k], frame, time_s, out)
             state.hits += 1
@@ -160,6 +158,7 @@ class Counter:
             best.claimed = True
             state.hits = best.hits
             state.anchor, state.velocity = best.anchor, best.velocity
+            state.last_frame, state.last_time = best.last_frame, best.last_time
             state.side = dict(best.side)
             state.dist = dict(best.dist)
             state.crossed = dict(best.crossed)
@@ -172,7 +171,7 @@ class Counter:
         return state
 
     def _line_step(self, state: _Track, line: Line, anchor: np.ndarray, d: float, height: float,
-                   is_new: bool, frame: int, time_s: float, out: List[dict]) -> None:
+                   frame: int, time_s: float, out: List[dict]) -> None:
         name = line.name
         side = state.side.get(name)
         d_prev, state.dist[name] = state.dist.get(name), d
