@@ -52,9 +52,10 @@ def test_live_counts_match_the_ground_truth_crossings(live_run):
     summary = json.loads((live_run / "summary.json").read_text())["analytics"]
     truth = true_crossings()
     assert sum(truth.values()) >= 4   # the scene really has crossings to count
-    for name in ("left", "right"):
-        for direction in ("in", "out"):
-            assert summary["lines"][name][direction] == truth.get((name, direction), 0), (name, direction)
+    # exact today; one crossing of slack so a retuned default tracker does not break the test
+    error = sum(abs(summary["lines"][name][d] - truth.get((name, d), 0)) for name in ("left", "right")
+                for d in ("in", "out"))
+    assert error <= 1, (summary["lines"], truth)
     events = events_of(live_run)
     kinds = {e["event"] for e in events}
     assert kinds == {"line_cross", "zone_enter", "zone_exit"}
