@@ -22,7 +22,7 @@ Example:
     >>> from tracker.analytics.geometry import parse_line
     >>> counter = Counter([parse_line("l=0,50,100,50")], [])
     >>> box = lambda y: np.array([[45.0, y - 20, 55.0, y]])       # anchor = bottom centre
-    >>> for f, y in enumerate([30, 40, 49, 51, 49, 51, 70], 1):   # jitter on the line, then across
+    >>> for f, y in enumerate([30, 40, 49.8, 50.2, 49.8, 50.2, 70], 1):  # jitter on the line, then across
     ...     events = counter.update(f, f / 10, np.array([7]), box(y), ["person"])
     ...     if events: print(f, events[0]["direction"])
     7 in
