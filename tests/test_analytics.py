@@ -169,6 +169,8 @@ def test_bad_zone_and_setup_are_user_errors():
         AnalyticsSetup.from_config({"lines": ["a=0,0,1,1"], "zones": ["a=0,0,1,0,1,1"]})
     with pytest.raises(UserError):
         AnalyticsSetup.from_config({"lines": ["a=0,0,1,1"], "anchor": "feet"})
+    with pytest.raises(UserError):
+        AnalyticsSetup.from_config({"lines": 5})
     for bad in ["0s", "abc", "-5m"]:
         with pytest.raises(UserError):
             parse_duration(bad)

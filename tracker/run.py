@@ -199,6 +199,9 @@ class Run:
 
         self.cfg = cfg
         parse_segment(cfg.output.segment)   # a bad --segment fails before anything is opened
+        from .analytics import AnalyticsSetup
+
+        self.analytics = AnalyticsSetup.from_config(cfg.analytics)   # so does a bad --line / --zone
         self.sources = open_sources(sources, cfg)
         d = cfg.detector
         max_frame = None
@@ -221,9 +224,6 @@ class Run:
             log.warning(f"tracker '{cfg.tracker.name}' does not use appearance: --reid is ignored "
                         "(use botsort or deepsort)")
             self.embedder = None
-        from .analytics import AnalyticsSetup
-
-        self.analytics = AnalyticsSetup.from_config(cfg.analytics)   # a bad --line fails here
         self.out_dir: Optional[Path] = None
         self.outputs: Dict[str, SourceOutputs] = {}
         if save:

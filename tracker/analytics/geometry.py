@@ -153,6 +153,9 @@ def parse_specs(specs, parse) -> list:
         specs = list(specs.items())
     elif isinstance(specs, str):
         specs = [specs]
+    elif not isinstance(specs, (list, tuple)):
+        raise UserError(f"analytics lines/zones must be a list of NAME=x1,y1,... strings or a mapping of "
+                        f"NAME: [x1, y1, ...], got {specs!r}")
     items = [parse(s) for s in specs]
     names = [i.name for i in items]
     dupes = sorted({n for n in names if names.count(n) > 1})
