@@ -5,6 +5,8 @@
     track tune DATA_ROOT --tracker NAME     search a tracker's parameters (cross-validated by sequence)
     track export-reid ...                   export a ReID embedder to ONNX
     track batch INPUT... --out DIR          many videos on a Ray cluster (tracker/batch)
+    track analyze TRACKS --line ...         count lines/zones on an existing tracks file or run folder
+    track report RUN_DIR                    write RUN_DIR/report.html (video, plots, counts)
 
 Exit codes: 0 done; 2 an error a user can cause (one line, ``error: ...``, on stderr), also when
 every source failed; 3 some sources failed (e.g. one camera gave up) while the others ran to the
@@ -22,6 +24,7 @@ import sys
 import time
 from typing import List, Optional
 
+from .analytics.cli import add_analytics_args, analytics_overrides
 from .errors import UserError
 from .sources.urls import CredentialMaskingFilter, install_log_masking, mask_url
 
@@ -34,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Detect and track objects in videos, image folders, MOT sequences and live streams. "
                     "Subcommands: 'track eval DATA_ROOT' (MOT metrics), 'track tune DATA_ROOT' "
                     "(parameter search), 'track batch INPUT... --out DIR' (many videos on Ray), "
+                    "'track analyze TRACKS' (count lines/zones again), 'track report RUN_DIR' (HTML report), "
                     "'track export-reid' (ONNX export).",
     )
     p.add_argument("sources", nargs="*", metavar="SOURCE",
@@ -73,6 +77,8 @@ def add_track_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-video", action="store_true", help="skip the annotated video")
     g.add_argument("--trails", type=int, help="draw the last N positions of each track")
     g.add_argument("--segment", help="rotate outputs every e.g. 10m, 1h or 500MB (streams)")
+    g = p.add_argument_group("analytics (see 'track analyze -h')")
+    add_analytics_args(g)
     g = p.add_argument_group("config")
     g.add_argument("--config", help="YAML config file (see configs/default.yaml)")
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -126,6 +132,7 @@ def _overrides_from_args(a: argparse.Namespace) -> List[str]:
         value = getattr(a, attr)
         if value is not None:
             out.append(f"{key}={_yaml_scalar(value)}")
+    out += analytics_overrides(a)
     if a.no_video:
         out.append("output.video=false")
     if a.quiet:
@@ -262,6 +269,9 @@ def _main(argv: List[str]) -> int:
         if argv and argv[0] == "tune":
             from .tune.cli import main_tune
             return main_tune(argv[1:])
+        if argv and argv[0] in ("analyze", "report"):
+            from .analytics.cli import main_analyze, main_report
+            return (main_analyze if argv[0] == "analyze" else main_report)(argv[1:])
         if argv and argv[0] == "export-reid":
             from .reid.export import main_export
             return main_export(argv[1:])

@@ -97,6 +97,19 @@ class OutputConfig:
 
 
 @dataclass
+class AnalyticsConfig:
+    lines: List[str] = field(default_factory=list)   # "NAME=x1,y1,x2,y2" (pixels, or fractions if all <= 1)
+    zones: List[str] = field(default_factory=list)   # "NAME=x1,y1,x2,y2,x3,y3,..."
+    count_bin: str = "60s"             # counts.csv time bins
+    anchor: str = "bottom_center"      # bottom_center | center | top_center
+    margin: float = 0.02               # hysteresis, in box heights beyond the line
+    u_turn_s: float = 0.5              # a crossing back this soon is not counted
+    relink_s: float = 0.5              # id switches: a new id this soon after a lost one, nearby, continues it
+    relink_dist: float = 1.0           # ... within this many box heights
+    min_frames: int = 3                # a track's events wait until it was seen this many frames
+
+
+@dataclass
 class Config:
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
@@ -104,6 +117,7 @@ class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     quiet: bool = False
 
     def to_dict(self) -> Dict[str, Any]:
@@ -171,6 +185,11 @@ _RANGES = {
     "stream.read_timeout_s": (1e-3, _DAY_S),
     "stream.reset_after_s": (0.0, 365 * _DAY_S),
     "output.trails": (0, 10_000, "0 = off"),
+    "analytics.margin": (0.0, 100.0),
+    "analytics.u_turn_s": (0.0, _DAY_S),
+    "analytics.relink_s": (0.0, _DAY_S, "0 = off"),
+    "analytics.relink_dist": (0.0, 100.0),
+    "analytics.min_frames": (1, 10**6),
 }
 
 

@@ -121,9 +121,11 @@ class SourceOutputs:
     """The files of one source (video, CSV, MOT txt), rotated into segments when asked, plus the
     running counts for its summary."""
 
-    def __init__(self, source, out_dir: Path, cfg: Config, names: Dict[int, str]) -> None:
+    def __init__(self, source, out_dir: Path, cfg: Config, names: Dict[int, str], analytics=None) -> None:
         self.source = source
         self.dir = prepare_dir(out_dir)
+        # lines/zones (tracker/analytics): one set of files for the whole run, not rotated
+        self.analytics = analytics.sink(self.dir, names) if analytics is not None else None
         self.cfg = cfg
         self.names = names
         self.segment = parse_segment(cfg.output.segment)
@@ -152,6 +154,8 @@ class SourceOutputs:
             fps = source.fps / (cfg.source.vid_stride if not source.is_live else 1) if source.fps else 30.0
             self.video = VideoSink(self.dir / f"{safe_stem(source.name)}{suffix}.mp4", fps, self.names,
                                    cfg.output.trails)
+            if self.analytics is not None:
+                self.video.overlay = self.analytics.overlay
             self.sinks.append(BackgroundSink(self.video))
             paths["video"] = str(self.video.path)
         self.paths = paths
@@ -184,13 +188,19 @@ class SourceOutputs:
             self._close_sinks()
             self._open(f"_{len(self.segments) + 1:04d}")
             self.segment_start = frame.time_s
+        if self.analytics is not None:   # first: the video overlay draws this frame's counters
+            self.analytics.write(frame, tracks)
         for sink in self.sinks:
             sink.write(frame, tracks)
         self.frames += 1
         self.class_of_id.update(zip(tracks.track_id.tolist(), tracks.cls.tolist()))
 
     def close(self) -> None:
-        self._close_sinks()
+        try:
+            self._close_sinks()
+        finally:
+            if self.analytics is not None:
+                self.analytics.close()
 
     def output_paths(self) -> dict:
         if self.segment is None:
@@ -221,6 +231,9 @@ class Run:
 
         self.cfg = cfg
         parse_segment(cfg.output.segment)   # a bad --segment fails before anything is opened
+        from .analytics import AnalyticsSetup
+
+        self.analytics = AnalyticsSetup.from_config(cfg.analytics)   # so does a bad --line / --zone
         d = cfg.detector
         from_list = any(str(s).lower().endswith(".streams") for s in sources)
         det_files = check_det_files(len(sources), d.detections) if not from_list else []
@@ -280,7 +293,7 @@ class Run:
 
     def _sinks_for(self, source) -> list:
         sub = self.out_dir if len(self.sources) == 1 else self.out_dir / source.source_id
-        outputs = SourceOutputs(source, sub, self.cfg, self.detector.names)
+        outputs = SourceOutputs(source, sub, self.cfg, self.detector.names, self.analytics)
         self.outputs[source.source_id] = outputs
         return [outputs]
 
@@ -368,6 +381,8 @@ class Run:
             "outputs": outputs.output_paths() if outputs else {},
             "options": self.cfg.to_dict(),
         }
+        if outputs is not None and outputs.analytics is not None:
+            summary["analytics"] = outputs.analytics.summary()
         if self.embedder is not None and frames:
             summary["reid_ms_per_frame"] = round(1000 * stats["reid_s"] / max(frames, 1), 2)
         if hasattr(source, "stats"):

@@ -28,6 +28,7 @@ class VideoSink:
         self.path = Path(path)
         self.fps = fps if fps and fps > 0 else 30.0
         self.annotator = Annotator(names, trail)
+        self.overlay = None   # optional ``overlay(image, frame)``: lines, zones, counters (tracker/analytics)
         self._writer: Optional[cv2.VideoWriter] = None
         self.frames_written = 0
         self._frame_bytes = 0   # largest growth of the file per frame so far
@@ -66,7 +67,10 @@ class VideoSink:
             self._open(image.shape[1], image.shape[0])
         else:
             self._check_disk()
-        self._writer.write(self.annotator.draw(image, tracks))
+        image = self.annotator.draw(image, tracks)
+        if self.overlay is not None:
+            image = self.overlay(image, frame)
+        self._writer.write(image)
         self._frame_bytes = max(self._frame_bytes, self._size_growth())
         self.frames_written += 1
 
