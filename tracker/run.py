@@ -36,6 +36,9 @@ def open_sources(specs: Sequence[str], cfg: Config) -> list:
     """Open every source named on the command line (files and/or streams)."""
     if not specs:
         raise UserError("no source given: pass a video file, image folder, MOT sequence or stream URL")
+    if len(specs) == 1 and not isinstance(specs[0], str):   # a Source built by the caller (tracker.api)
+        specs[0].source_id = "0"
+        return [specs[0]]
     sources = []
     stream_specs = [s for s in specs if is_stream_spec(s)]
     file_specs = [s for s in specs if not is_stream_spec(s)]
@@ -181,9 +184,11 @@ class Run:
         sources: source specs (paths, URLs, webcam indexes).
         cfg: the effective configuration.
         save: write outputs (video, CSV, MOT, summary) into ``out_dir``.
+        detector: a ready detector (``detect(frames) -> list[Detections]`` and ``names``) to use
+            instead of the one the config names.
     """
 
-    def __init__(self, sources: Sequence[str], cfg: Config, save: bool = True) -> None:
+    def __init__(self, sources: Sequence[str], cfg: Config, save: bool = True, detector=None) -> None:
         from .detectors import make_detector
         from .trackers import make_tracker
 
@@ -196,8 +201,9 @@ class Run:
             src = self.sources[0]
             if getattr(src, "frame_count", None) and cfg.source.max_frames is None and cfg.source.vid_stride == 1:
                 max_frame = src.frame_count
-        self.detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
-                                      d.device, d.half, d.weights_dir, max_frame=max_frame, threads=d.threads)
+        self.detector = detector if detector is not None else make_detector(
+            d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes, d.device, d.half, d.weights_dir,
+            max_frame=max_frame, threads=d.threads)
         self.embedder = None
         if cfg.reid.model:
             from .reid import load_embedder
