@@ -73,7 +73,7 @@ def place_labels(boxes: np.ndarray, sizes: List[Tuple[int, int]], width: int, he
     no label placed so far (or, in a crowd too dense for that, the one overlapping least).
 
     >>> place_labels(np.array([[10, 50, 60, 90], [12, 52, 62, 92]]), [(40, 12), (40, 12)], 200, 200)
-    [(10, 38, 50, 50), (12, 92, 52, 104)]
+    [(10, 38, 50, 50), (12, 52, 52, 64)]
     """
     placed: List[Optional[Tuple[int, int, int, int]]] = [None] * len(boxes)
     taken: List[Tuple[int, int, int, int]] = []
