@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Compare our trackers with the ultralytics (and BoxMOT, when installed) trackers on the same detections.
+"""Compare our trackers with the ultralytics (and Roboflow trackers / BoxMOT, when installed) trackers on the
+same detections.
 
     python tools/bench_trackers.py ../shared/data/MOT17-dev            # accuracy + speed table
     python tools/bench_trackers.py --scale --out runs/bench             # time vs boxes per frame (PNG + table)
@@ -101,6 +102,35 @@ class BoxmotAdapter:
         return out[:, 4].astype(np.int64), out[:, :4], out[:, 5]
 
 
+class RoboflowAdapter:
+    """A tracker from Roboflow's ``trackers`` package (supervision's tracking), its defaults, motion only."""
+
+    NAMES = {"ocsort": "OCSORTTracker", "bytetrack": "ByteTrackTracker", "sort": "SORTTracker"}
+
+    def __init__(self, name: str, fps: float) -> None:
+        import trackers
+
+        self.tracker = getattr(trackers, self.NAMES[name])(frame_rate=fps)
+
+    def prepare(self, dets: Detections):
+        import supervision as sv
+
+        return sv.Detections(xyxy=dets.xyxy.astype(np.float32), confidence=dets.score, class_id=dets.cls)
+
+    def step(self, dets):
+        out = self.tracker.update(dets)
+        out = out[out.tracker_id != -1]        # -1: not confirmed yet, not reported
+        return out.tracker_id.astype(np.int64) + 1, out.xyxy, out.confidence
+
+
+def _roboflow_available() -> bool:
+    try:
+        import trackers  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
 def _boxmot_available() -> bool:
     try:
         import boxmot  # noqa: F401
@@ -160,6 +190,9 @@ def accuracy_table(args) -> str:
     for name in args.ultralytics:
         if name in TRACKER_MAP:
             contenders[f"ultralytics/{name}"] = lambda fps, n=name: UltralyticsAdapter(n, fps, with_reid)
+    if _roboflow_available() and not args.features:   # supervision's trackers (they take no embeddings)
+        for name in args.roboflow:
+            contenders[f"roboflow/{name}"] = lambda fps, n=name: RoboflowAdapter(n, fps)
     if _boxmot_available() and not args.features:
         for name in BoxmotAdapter.BOXMOT_NAMES:
             contenders[f"boxmot/{name}"] = lambda fps, n=name: BoxmotAdapter(n, fps)
@@ -291,6 +324,8 @@ def main(argv=None) -> int:
     p.add_argument("--features", help="folder of <seq>.npy detections with embeddings")
     p.add_argument("--ours", nargs="*", default=list(TRACKER_NAMES), help="our trackers to run")
     p.add_argument("--ultralytics", nargs="*", default=list(ULTRALYTICS_NAMES), help="ultralytics trackers")
+    p.add_argument("--roboflow", nargs="*", default=list(RoboflowAdapter.NAMES),
+                   help="trackers from Roboflow's trackers package (when installed)")
     p.add_argument("--scale", action="store_true", help="time vs detections per frame (synthetic)")
     p.add_argument("--gmc", metavar="VIDEO", help="time the camera-motion methods on a video instead")
     p.add_argument("--out", default="runs/bench", help="folder for the scaling plot/table")

@@ -174,7 +174,7 @@ def _mask(text: str) -> str:
     return mask_url(text)
 
 
-def run_track(argv: List[str]) -> int:
+def run_track(argv: List[str], detector=None) -> int:
     from .config import load_config
     from .run import Run
 
@@ -182,7 +182,10 @@ def run_track(argv: List[str]) -> int:
     if args.print_config is not None:
         return print_config(args)
     cfg = load_config(args.config, _overrides_from_args(args))
-    run = Run(args.sources, cfg, save=True)
+    if detector is not None:
+        from .api import as_detector
+        detector = as_detector(detector, cfg.detector)
+    run = Run(args.sources, cfg, save=True, detector=detector)
 
     received = []
 
@@ -242,10 +245,14 @@ def run_track(argv: List[str]) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point of the ``track`` command; returns the exit code when given ``argv``."""
+def main(argv: Optional[List[str]] = None, detector=None) -> int:
+    """Entry point of the ``track`` command; returns the exit code when given ``argv``.
+
+    ``detector``: your own detector for a run started from Python, e.g.
+    ``main(["video.mp4", "--out", "o"], detector=MyDetector())`` (see ``tracker.api.as_detector``).
+    """
     from_console = argv is None
-    code = _main(list(sys.argv[1:] if argv is None else argv))
+    code = _main(list(sys.argv[1:] if argv is None else argv), detector)
     if from_console:
         # Every file is closed and flushed by now. Skipping the interpreter's teardown avoids a
         # measured ~150 MB, ~0.5 s spike while torch's native libraries unload.
@@ -259,7 +266,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     return code
 
 
-def _main(argv: List[str]) -> int:
+def _main(argv: List[str], detector=None) -> int:
     os.environ.setdefault("YOLO_VERBOSE", "False")   # we print our own progress
     _setup_logging()
     try:
@@ -280,7 +287,7 @@ def _main(argv: List[str]) -> int:
             return main_batch(argv[1:])
         if argv and argv[0] == "run":
             argv = argv[1:]
-        return run_track(argv)
+        return run_track(argv, detector)
     except UserError as err:
         print(f"error: {_mask(str(err))}", file=sys.stderr)
         return err.exit_code

@@ -55,11 +55,19 @@ class FrameResult:
         frame: the decoded frame (``frame.image`` is the BGR image).
         detections: the frame's detections (after cleaning).
         tracks: the tracker's output for the frame.
+        names: class id -> name, from the detector (for labels).
     """
 
     frame: Frame
     detections: Detections
     tracks: Tracks
+    names: Optional[Dict[int, str]] = None
+
+    def plot(self) -> np.ndarray:
+        """The frame with its tracks drawn (a new BGR image), like ultralytics' ``Results.plot()``."""
+        from .sinks.draw import draw_tracks
+
+        return draw_tracks(self.frame.image, self.tracks, self.names)
 
     @property
     def frame_index(self) -> int:
@@ -302,7 +310,7 @@ class Pipeline:
                         sink.write(frame, tracks)
                 self.stats["writing_s"] += time.perf_counter() - t1
                 self.stats["frames"] += 1
-                yield FrameResult(frame, dets, tracks)
+                yield FrameResult(frame, dets, tracks, getattr(self.detector, "names", None))
         except BaseException:
             self.stop()
             raise

@@ -36,6 +36,9 @@ def open_sources(specs: Sequence[str], cfg: Config) -> list:
     """Open every source named on the command line (files and/or streams)."""
     if not specs:
         raise UserError("no source given: pass a video file, image folder, MOT sequence or stream URL")
+    if len(specs) == 1 and not isinstance(specs[0], str):   # a Source built by the caller (tracker.api)
+        specs[0].source_id = "0"
+        return [specs[0]]
     sources = []
     stream_specs = [s for s in specs if is_stream_spec(s)]
     file_specs = [s for s in specs if not is_stream_spec(s)]
@@ -221,8 +224,8 @@ class Run:
         sources: source specs (paths, URLs, webcam indexes).
         cfg: the effective configuration.
         save: write outputs (video, CSV, MOT, summary) into ``out_dir``.
-        detector: an already loaded detector to reuse (``track batch`` loads one per worker);
-            None = build the one ``cfg`` names.
+        detector: a ready detector (``detect(frames) -> list[Detections]`` and ``names``) to use
+            instead of the one the config names (``track batch`` loads one per worker and reuses it).
     """
 
     def __init__(self, sources: Sequence[str], cfg: Config, save: bool = True, detector=None) -> None:
@@ -245,13 +248,13 @@ class Run:
                 for source in self.sources:
                     source.close()
                 raise
-        if len(det_files) > 1:
+        if detector is not None:   # a worker's or a user's detector, loaded once
+            self.detector = detector
+        elif len(det_files) > 1:
             if not from_list:   # open_sources puts streams before files: pair the det files the same way
                 det_files = [det_files[i] for i, s in enumerate(sources) if is_stream_spec(s)] + \
                             [det_files[i] for i, s in enumerate(sources) if not is_stream_spec(s)]
             self.detector = per_source_detections(self.sources, det_files, cfg)
-        elif detector is not None:   # a worker's or a user's detector, loaded once
-            self.detector = detector
         else:
             self.detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
                                           d.device, d.half, d.weights_dir, threads=d.threads,

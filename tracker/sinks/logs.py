@@ -16,7 +16,10 @@ from typing import Mapping
 from ..formats.mot import format_mot_rows
 from ..types import Frame, Tracks
 
-CSV_HEADER = "frame,time_s,track_id,class_id,class_name,x1,y1,x2,y2,score\n"
+# ``detected``: 1 when the track was matched to a detection in this frame, 0 when the box is the
+# tracker's prediction for a track lost a few frames (count detected rows for per-frame counts).
+# New columns go at the end: readers look columns up by name, older ones by position.
+CSV_HEADER = "frame,time_s,track_id,class_id,class_name,x1,y1,x2,y2,score,detected\n"
 
 # Sinks stop (ENOSPC) while this much space is still free, so the video trailer and summary.json
 # can still be written and every file stays valid.
@@ -93,7 +96,7 @@ class _LineFile:
 
 
 class CsvSink:
-    """``frame,time_s,track_id,class_id,class_name,x1,y1,x2,y2,score`` (frame is 1-based)."""
+    """``frame,time_s,track_id,class_id,class_name,x1,y1,x2,y2,score,detected`` (frame is 1-based)."""
 
     def __init__(self, path, names: Mapping[int, str]) -> None:
         self.names = names
@@ -103,10 +106,11 @@ class CsvSink:
     def write(self, frame: Frame, tracks: Tracks) -> None:
         buf = io.StringIO()
         n = frame.index + 1
-        for (x1, y1, x2, y2), tid, cls, score in zip(tracks.xyxy, tracks.track_id, tracks.cls, tracks.score):
+        for (x1, y1, x2, y2), tid, cls, score, det in zip(tracks.xyxy, tracks.track_id, tracks.cls, tracks.score,
+                                                          tracks.det_index):
             name = _csv_field(self.names.get(int(cls), str(int(cls))))
             buf.write(f"{n},{frame.time_s:.3f},{int(tid)},{int(cls)},{name},"
-                      f"{x1:.2f},{y1:.2f},{x2:.2f},{y2:.2f},{score:.4f}\n")
+                      f"{x1:.2f},{y1:.2f},{x2:.2f},{y2:.2f},{score:.4f},{int(det >= 0)}\n")
         self._file.write_block(buf.getvalue())
 
     def close(self) -> None:

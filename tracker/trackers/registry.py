@@ -3,10 +3,15 @@
 Each tracker's defaults are its config dataclass; ``configs/trackers/<name>.yaml`` holds the same
 values with a comment per key (``tests/test_trackers.py`` checks that the two agree). A YAML file
 passed by path must name its ``tracker_type``.
+
+ultralytics' tracker YAMLs (``ultralytics/cfg/trackers/*.yaml``, recognised by ultralytics-only keys
+such as ``track_low_thresh``) load as they are: their keys are mapped to ours
+(``ULTRALYTICS_KEYS``), keys without an equivalent are ignored, and one warning line says which.
 """
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
@@ -17,15 +22,75 @@ from ..config import CONFIG_DIR as TOP_CONFIG_DIR
 from ..errors import UserError
 from .botsort import BotSortTracker
 from .bytetrack import ByteTracker
+from .deepocsort import DeepOcSortTracker
 from .deepsort import DeepSortTracker
+from .gmc import GMC_METHODS
+from .ocsort import OcSortTracker
 from .sort import SortTracker
+from .strongsort import StrongSortTracker
+
+log = logging.getLogger("tracker")
 
 TRACKERS = {
     "sort": SortTracker,
     "bytetrack": ByteTracker,
     "botsort": BotSortTracker,
     "deepsort": DeepSortTracker,
+    "ocsort": OcSortTracker,
+    "deepocsort": DeepOcSortTracker,
+    "strongsort": StrongSortTracker,
 }
+
+# ultralytics tracker YAML key -> our key (same meaning); keys absent here have no equivalent
+ULTRALYTICS_KEYS = {
+    "track_high_thresh": "track_high_thresh", "track_low_thresh": "det_thresh",
+    "new_track_thresh": "new_track_thresh", "track_buffer": "track_buffer", "match_thresh": "match_thresh",
+    "fuse_score": "fuse_score", "gmc_method": "gmc_method", "delta_t": "delta_t", "inertia": "inertia",
+    "use_byte": "use_byte", "alpha_fixed_emb": "feat_momentum", "init_iou_suppress": "init_iou_max",
+}
+# ultralytics tracker_type -> ours (fasttrack and tracktrack have no counterpart of the same name)
+ULTRALYTICS_TYPES = {"bytetrack": "bytetrack", "botsort": "botsort", "ocsort": "ocsort",
+                     "deepocsort": "deepocsort", "fasttrack": "bytetrack", "tracktrack": "botsort"}
+_ULTRALYTICS_ONLY = {"track_low_thresh", "proximity_thresh", "appearance_thresh", "with_reid", "model"}
+_warned: set = set()   # a run builds several trackers from one file: say it once
+
+
+def is_ultralytics_config(values: Mapping[str, Any]) -> bool:
+    """True for a tracker YAML written for ultralytics (keys only ultralytics uses)."""
+    return bool(_ULTRALYTICS_ONLY & set(values))
+
+
+def from_ultralytics(values: Mapping[str, Any], origin: str = "tracker config") -> tuple[str, dict]:
+    """Map an ultralytics tracker YAML to ``(our tracker name, our options)``; warns once, naming the
+    keys it ignored.
+
+    >>> from_ultralytics({"tracker_type": "bytetrack", "track_low_thresh": 0.1, "track_buffer": 30})
+    ('bytetrack', {'det_thresh': 0.1, 'track_buffer': 30})
+    """
+    kind = str(values.get("tracker_type", "")).lower()
+    if kind not in ULTRALYTICS_TYPES:
+        raise UserError(f"{origin}: ultralytics tracker_type {values.get('tracker_type')!r} is not one of "
+                        f"{', '.join(ULTRALYTICS_TYPES)}")
+    name = ULTRALYTICS_TYPES[kind]
+    fields = {f.name for f in dataclasses.fields(TRACKERS[name].config_class)}
+    mapped, ignored = {}, []
+    for key, value in values.items():
+        if key == "tracker_type":
+            continue
+        ours = ULTRALYTICS_KEYS.get(key)
+        if ours is None or ours not in fields or (ours == "gmc_method" and value not in GMC_METHODS):
+            ignored.append(f"{key}={value}")
+        else:
+            mapped[ours] = value
+    notes = [f"{origin} is an ultralytics {kind} config: loaded as our {name}"]
+    if ignored:
+        notes.append(f"ignored (no equivalent here) {', '.join(ignored)}")
+    if any(k.startswith("with_reid=True") for k in ignored):
+        notes.append("for appearance pass --reid MODEL")
+    if origin not in _warned:
+        _warned.add(origin)
+        log.warning("; ".join(notes))
+    return name, mapped
 TRACKER_NAMES: tuple[str, ...] = tuple(TRACKERS)
 # the best-scoring tracker on our benchmarks (docs/benchmarks.md); configs/default.yaml uses it
 DEFAULT_TRACKER = "botsort"
@@ -95,6 +160,9 @@ def load_tracker_config(name_or_path: Union[str, Path], overrides: Optional[Mapp
         if not path.is_file():
             raise UserError(f"tracker config file not found: {path}")
         values = _read_yaml(path)
+        if is_ultralytics_config(values):
+            name, values = from_ultralytics(values, str(path))
+            values["tracker_type"] = name
         name = str(values.get("tracker_type", "")).lower()
         if name not in TRACKERS:
             raise UserError(f"tracker config {path}: tracker_type must be one of "

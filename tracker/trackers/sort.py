@@ -93,7 +93,11 @@ class SortTracker:
     # -- the frame loop ----------------------------------------------------------------------------
     def update(self, dets: Detections, image: Optional[np.ndarray] = None) -> Tracks:
         """Track one frame: returns the confirmed tracks matched to a detection in this frame (plus,
-        with ``report_lost_frames``, recently lost ones at their predicted box, ``det_index`` -1)."""
+        with ``report_lost_frames``, recently lost ones at their predicted box, ``det_index`` -1).
+
+        ``dets`` may also be an N x 5/6/7 array, ultralytics ``Results``/``Boxes`` or supervision
+        ``Detections`` (see ``Detections.coerce``)."""
+        dets = Detections.coerce(dets)
         self.frame_id += 1
         tracks = self.tracks
         keep = np.flatnonzero(dets.score >= self.cfg.det_thresh)
