@@ -20,7 +20,11 @@ Switchable extras on top of the original (all off in ``bytetrack.yaml``; BoT-SOR
   - ``height_iou``: multiply IoU by the overlap of vertical extents (Hybrid-SORT HMIoU);
   - ``init_iou_max``: track-aware initialisation — no new track from a box that overlaps a live
     track by more than this IoU (duplicates of a tracked object are not new objects);
-  - ``fuse_score``: similarity times detection score (on in ByteTrack's defaults).
+  - ``fuse_score``: similarity times detection score (on in ByteTrack's defaults);
+  - ``motion_from_matches``: camera motion without images — before stage 1, confident boxes are
+    matched to visible tracks with a loose gate, the scale + translation that takes predictions onto
+    them is fitted robustly (:mod:`~tracker.trackers.match_motion`) and applied to every track, lost
+    ones included; no significant motion changes nothing.
 """
 from __future__ import annotations
 
@@ -28,7 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..boxes import xyxy_to_xywh
 from ..types import Detections
+from .gmc import warp_states
+from .match_motion import BoxMotion, fit_box_motion, warp_xywh
 from .matching import box_iou, expand_boxes, gate_classes, height_iou, iou_cost, linear_assignment
 from .sort import SortConfig, SortTracker, corners_from_centre
 from .track import LOST, TENTATIVE, TRACKED
@@ -54,6 +61,8 @@ class ByteTrackConfig(SortConfig):
     lost_match_thresh: float = 0.8  # largest 1-IoU cost for lost tracks when lost_after_tracked
     last_box_recovery: bool = False  # OC-SORT OCR: lost tracks left unmatched retry with their last seen box
     last_box_match_thresh: float = 0.5  # largest 1-IoU cost for that second chance
+    motion_from_matches: bool = False  # camera motion fitted from confident matches, applied to all tracks
+    motion_min_matches: int = 4  # fewer agreeing matches than this: no motion estimate (unreliable)
 
 
 class ByteTracker(SortTracker):
@@ -61,11 +70,15 @@ class ByteTracker(SortTracker):
 
     config_class = ByteTrackConfig
     cfg: ByteTrackConfig
+    PROBE_BUFFER = 0.5  # the motion probe grows boxes by this fraction so a jerk of ~half a box still overlaps
+    PROBE_MIN_IOU = 0.3  # ... and takes pairs overlapping at least this much (of the grown boxes)
 
     def _associate(self, dets: Detections) -> tuple[np.ndarray, np.ndarray]:
         cfg, t = self.cfg, self.tracks
         high = np.flatnonzero(dets.score >= cfg.track_high_thresh)
         low = np.flatnonzero(dets.score < cfg.track_high_thresh)
+        if cfg.motion_from_matches:
+            self.motion = self._motion_from_matches(dets, high)
         confirmed = np.flatnonzero(t.state != TENTATIVE)
         tentative = np.flatnonzero(t.state == TENTATIVE)
 
@@ -113,6 +126,24 @@ class ByteTracker(SortTracker):
         if cfg.init_iou_max < 1.0 and len(candidates):
             candidates = self._not_duplicates(candidates, dets, matches)
         return np.concatenate(matches).astype(np.int64), candidates
+
+    def _motion_from_matches(self, dets: Detections, high: np.ndarray) -> BoxMotion:
+        """Fit this frame's camera motion from visible tracks and confident boxes; warp every track."""
+        t = self.tracks
+        visible = np.flatnonzero(t.state == TRACKED)
+        if len(visible) < self.cfg.motion_min_matches or len(high) < self.cfg.motion_min_matches:
+            return BoxMotion()
+        grown = box_iou(expand_boxes(self.track_xyxy(visible), self.PROBE_BUFFER),
+                        expand_boxes(dets.xyxy[high], self.PROBE_BUFFER))
+        pairs, _, _ = linear_assignment(1.0 - grown, 1.0 - self.PROBE_MIN_IOU)
+        if len(pairs) < self.cfg.motion_min_matches:
+            return BoxMotion(inliers=len(pairs))
+        motion = fit_box_motion(t.mean[visible[pairs[:, 0]], :4], xyxy_to_xywh(dets.xyxy[high[pairs[:, 1]]]),
+                                self.cfg.motion_min_matches)
+        if not motion.is_identity:
+            t.mean, t.cov = warp_states(t.mean, t.cov, motion.warp)
+            t.obs_xywh = warp_xywh(t.obs_xywh, motion.warp)  # last-box recovery looks where it is now
+        return motion
 
     def _first_stage_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray) -> np.ndarray:
         """Stage-1 cost of track ``rows`` vs detections ``det_rows`` (BoT-SORT adds appearance)."""
