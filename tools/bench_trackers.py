@@ -229,8 +229,38 @@ def accuracy_table(args) -> str:
                     for r in results.values()) + " |")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "tracker_bench.json").write_text(json.dumps(dump, indent=1))
+    (out / "tracker_bench.json").write_text(json.dumps({"groups_of": dict(GROUPS), "runs": dump}, indent=1))
+    if args.baseline:
+        GROUPS_OF_DUMP.update(GROUPS)
+        lines += ["", protocol_verdict(dump, args.baseline)]
     return "\n".join(lines)
+
+
+def protocol_verdict(dump: dict, baseline: str, dev_group: str = "MOT17-dev", max_loss: float = 0.3) -> str:
+    """The protocol for defaults (docs/benchmarks.md) applied to a bench's scores: a candidate may
+    replace ``baseline`` only if its mean HOTA over groups rises and no MOT17-dev sequence and no
+    variant family loses more than ``max_loss`` HOTA."""
+    base = dump[baseline]
+    lines = [f"protocol vs {baseline} (mean HOTA {base['mean']['HOTA']:.2f}): a default changes only if "
+             f"the mean rises and no {dev_group} sequence or variant family loses > {max_loss} HOTA", "",
+             "| candidate | mean HOTA | delta | worst sequence / family (delta) | verdict |", "|---|---:|---:|---|---|"]
+    for label, run in dump.items():
+        if label == baseline or not label.startswith("ours/"):
+            continue
+        units = {g: (run["groups"][g]["HOTA"], base["groups"][g]["HOTA"]) for g in base["groups"] if g != dev_group}
+        units.update({seq: (run["sequences"][seq]["HOTA"], base["sequences"][seq]["HOTA"])
+                      for seq in base["sequences"] if GROUPS_OF_DUMP.get(seq, dev_group) == dev_group
+                      and seq in run["sequences"]})
+        worst = min(units, key=lambda u: units[u][0] - units[u][1])
+        drop = units[worst][0] - units[worst][1]
+        delta = run["mean"]["HOTA"] - base["mean"]["HOTA"]
+        ok = delta > 0 and drop >= -max_loss
+        lines.append(f"| {label} | {run['mean']['HOTA']:.2f} | {delta:+.2f} | {worst} ({drop:+.2f}) | "
+                     f"{'passes' if ok else 'fails'} |")
+    return "\n".join(lines)
+
+
+GROUPS_OF_DUMP: Dict[str, str] = {}  # sequence -> group, as saved in tracker_bench.json
 
 
 def synthetic_frames(n_boxes: int, n_frames: int, seed: int = 0) -> List[Detections]:
@@ -341,10 +371,17 @@ def main(argv=None) -> int:
     p.add_argument("--features", help="folder of <seq>.npy detections with embeddings")
     p.add_argument("--ours", nargs="*", default=list(TRACKER_NAMES), help="our trackers to run")
     p.add_argument("--ultralytics", nargs="*", default=list(ULTRALYTICS_NAMES), help="ultralytics trackers")
+    p.add_argument("--baseline", help="apply the protocol for defaults against this label (e.g. ours/botsort)")
+    p.add_argument("--verdict", metavar="JSON", help="only apply --baseline's protocol to a saved tracker_bench.json")
     p.add_argument("--scale", action="store_true", help="time vs detections per frame (synthetic)")
     p.add_argument("--gmc", metavar="VIDEO", help="time the camera-motion methods on a video instead")
     p.add_argument("--out", default="runs/bench", help="folder for the scaling plot/table")
     args = p.parse_args(argv)
+    if args.verdict:
+        saved = json.loads(Path(args.verdict).read_text())
+        GROUPS_OF_DUMP.update(saved["groups_of"])
+        print(protocol_verdict(saved["runs"], args.baseline or "ours/botsort"))
+        return 0
     if args.gmc:
         table = gmc_table(args.gmc)
     elif args.scale:

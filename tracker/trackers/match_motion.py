@@ -3,9 +3,11 @@
 When the camera pans, zooms or shakes, every track's Kalman prediction misses its object by the same
 similarity transform. Given pairs (predicted box, matched detection) of confident matches, a robust
 fit of ``x' = s * x + tx``, ``y' = s * y + ty``, ``w' = s * w``, ``h' = s * h`` recovers it: a median
-start, inliers within ``inlier_tol`` box heights, then weighted least squares on the inliers. A fit
-that is not significantly different from "no motion" (a chi-square test on its own covariance) *is*
-no motion, so a static scene changes nothing. The result is the same 2x3 affine that pixel GMC
+start, inliers within ``inlier_tol`` box heights, then weighted least squares on the inliers. The
+simplest model the matches support wins (chi-square tests under the fit's noise, at least
+``noise_floor``): a zoom only if it explains significantly more than a pan, a pan only if
+significantly non-zero — so a static scene changes nothing, and a pan's noisy "zoom" does not shift
+far-away lost tracks. The result is the same 2x3 affine that pixel GMC
 returns (:func:`tracker.trackers.gmc.warp_states` applies either).
 
 Example:
@@ -21,7 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-CHI2_3DOF_99 = 11.34  # 99% quantile of chi-square with 3 degrees of freedom
+NOISE_FLOOR = 0.03  # box heights: the least per-coordinate noise assumed (a few matches can agree by chance)
+CHI2_1DOF_99 = 6.63  # 99% quantiles of chi-square with 1 and 2 degrees of freedom
+CHI2_2DOF_99 = 9.21
 
 
 @dataclass
@@ -45,11 +49,13 @@ def _median(x: np.ndarray):
 
 
 def fit_box_motion(pred_xywh: np.ndarray, det_xywh: np.ndarray, min_matches: int = 4,
-                   inlier_tol: float = 0.15, min_inlier_fraction: float = 0.5) -> BoxMotion:
+                   inlier_tol: float = 0.15, min_inlier_fraction: float = 0.5,
+                   noise_floor: float = NOISE_FLOOR) -> BoxMotion:
     """Fit the scale + translation taking predicted boxes onto matched ones (centre x, y, w, h rows).
 
     ``reliable`` is False (and the warp the identity) with fewer than ``min_matches`` inliers or
-    when under ``min_inlier_fraction`` of the pairs agree.
+    when under ``min_inlier_fraction`` of the pairs agree. ``noise_floor`` (box heights) is the least
+    detector noise the significance tests assume.
     """
     n = len(pred_xywh)
     if n < min_matches:
@@ -72,17 +78,23 @@ def fit_box_motion(pred_xywh: np.ndarray, det_xywh: np.ndarray, min_matches: int
     swp, swd = w @ p[:, :2], w @ d[:, :2]
     spp = w @ (p * p).sum(1)
     scale = float((w @ (p * d).sum(1) - swp @ swd / sw) / (spp - swp @ swp / sw))
-    tx, ty = (swd - scale * swp) / sw
-    err = scale * p - d
-    err[:, 0] += tx
-    err[:, 1] += ty
-    sigma2 = float(w @ (err * err).sum(1)) / max(4 * k - 3, 1)
-    # "no motion" unless significantly different from it (the detector's noise, not the camera):
-    # chi-square of delta = (s - 1, tx, ty) under the fit's covariance sigma2 * inv(A' W A)
-    a = scale - 1.0
-    stat = (a * a * spp + 2 * a * (tx * swp[0] + ty * swp[1]) + sw * (tx * tx + ty * ty)) / max(sigma2, 1e-12)
-    if stat < CHI2_3DOF_99:
-        return BoxMotion(np.eye(2, 3), True, k)
+
+    def misfit(s: float) -> tuple[float, np.ndarray]:  # best translation for scale s, its weighted SSE
+        t = (swd - s * swp) / sw
+        err = s * p - d
+        err[:, :2] += t
+        return float(w @ (err * err).sum(1)), t
+
+    sse, (tx, ty) = misfit(scale)
+    sse_pan, (px, py) = misfit(1.0)
+    sigma2 = max(sse / max(4 * k - 3, 1), noise_floor ** 2)
+    # keep the simplest model the data support (the detector's noise is not camera motion): the
+    # scale only if it explains significantly more than a pure translation, the translation only
+    # if it is significantly non-zero (chi-square tests under the fit's noise)
+    if (sse_pan - sse) / sigma2 < CHI2_1DOF_99:
+        scale, tx, ty = 1.0, px, py
+        if sw * (tx * tx + ty * ty) / sigma2 < CHI2_2DOF_99:
+            return BoxMotion(np.eye(2, 3), True, k)
     warp = np.array([[scale, 0.0, tx], [0.0, scale, ty]])
     return BoxMotion(warp, True, k)
 
