@@ -93,3 +93,30 @@ def test_camera_jerk_keeps_identities_of_hidden_people():
         out, _ = run(frames, motion_from_matches=flag, track_buffer=30)
         ids[flag] = len(set(np.concatenate([t.track_id for t in out]).tolist()))
     assert ids[True] == 12 and ids[False] > 12
+
+
+def test_report_lost_gate_hidden_reports_only_occluded_tracks():
+    """Two people lost at frame 8: one walks behind a visible person, one vanishes in the open. With
+    ``report_lost_gate: hidden`` only the first is reported at its predicted box."""
+    def frame(f):
+        boxes = [[100 + 5 * f, 100, 150 + 5 * f, 220]]  # A walks right (visible throughout)
+        if f < 8:
+            boxes.append([60 + 12 * f, 105, 110 + 12 * f, 225])  # B, catching up: behind A at frame 8
+            boxes.append([600, 300, 650, 420])  # C, in the open
+        xyxy = np.array(boxes, float)
+        return Detections(xyxy, np.full(len(xyxy), 0.9), np.zeros(len(xyxy), np.int64))
+
+    for gate, expect in (("always", 3), ("hidden", 2)):
+        trk = make_tracker("bytetrack", overrides={"report_lost_frames": 15, "report_lost_gate": gate})
+        for f in range(1, 8):
+            trk.update(frame(f))
+        out = trk.update(frame(8))
+        assert len(out) == expect, gate
+        if gate == "hidden":
+            assert (out.det_index == -1).sum() == 1 and out.xyxy[out.det_index == -1][0, 0] < 400
+
+
+def test_unknown_report_lost_gate_is_a_user_error():
+    from tracker.errors import UserError
+    with pytest.raises(UserError):
+        make_tracker("botsort", overrides={"report_lost_gate": "sometimes"})

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ from tracker.types import Detections  # noqa: E402
 ULTRALYTICS_NAMES = ("bytetrack", "botsort", "ocsort", "deepocsort", "fasttrack", "tracktrack")
 BASELINE = "ultralytics/bytetrack"
 GROUPS: Dict[str, str] = {}  # sequence name -> group (its parent folder: MOT17-dev, pan, fps2, ...)
+RAW: List[dict] = []  # TrackEval's per-sequence results of each contender (pickled for re-combining subsets)
 
 
 # -- adapters: every tracker becomes "reset(); step(dets) -> (ids, xyxy, scores)" -------------------
@@ -175,6 +177,7 @@ def load_data(roots, features: str | None, only=()) -> dict:
 def group_scores(pairs: Dict[str, tuple]) -> tuple[Dict[str, dict], Dict[str, dict], Dict[str, float]]:
     """Per sequence, per group (combined over its sequences) and mean-over-groups summaries."""
     per_seq = {seq: evaluate_sequence(gt, res, n) for seq, (gt, res, n) in pairs.items()}
+    RAW.append(per_seq)
     groups: Dict[str, dict] = {}
     for seq in per_seq:
         groups.setdefault(GROUPS.get(seq, "all"), {})[seq] = per_seq[seq]
@@ -230,6 +233,8 @@ def accuracy_table(args) -> str:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "tracker_bench.json").write_text(json.dumps({"groups_of": dict(GROUPS), "runs": dump}, indent=1))
+    with open(out / "tracker_bench_raw.pkl", "wb") as fh:  # e.g. to score the split A / split B subsets
+        pickle.dump({"groups_of": dict(GROUPS), "runs": dict(zip(dump, RAW))}, fh)
     if args.baseline:
         GROUPS_OF_DUMP.update(GROUPS)
         lines += ["", protocol_verdict(dump, args.baseline)]
@@ -261,6 +266,31 @@ def protocol_verdict(dump: dict, baseline: str, dev_group: str = "MOT17-dev", ma
 
 
 GROUPS_OF_DUMP: Dict[str, str] = {}  # sequence -> group, as saved in tracker_bench.json
+
+
+def verdict_from_raw(path: str, baseline: str, only=()) -> str:
+    """Re-score a saved run (``tracker_bench_raw.pkl``) on the sequences whose names contain one of
+    ``only`` (e.g. one split), then apply the protocol; also lists every contender's scores."""
+    with open(path, "rb") as fh:
+        saved = pickle.load(fh)
+    GROUPS.update(saved["groups_of"])
+    GROUPS_OF_DUMP.update(saved["groups_of"])
+    dump = {}
+    for label, per_seq in saved["runs"].items():
+        per_seq = {k: v for k, v in per_seq.items() if not only or any(o in k for o in only)}
+        groups: Dict[str, dict] = {}
+        for seq in per_seq:
+            groups.setdefault(GROUPS.get(seq, "all"), {})[seq] = per_seq[seq]
+        by_group = {g: summary(combine_sequences(m)) for g, m in groups.items()}
+        mean = {k: float(np.mean([r[k] for r in by_group.values()])) for k in ("HOTA", "MOTA", "IDF1", "IDSW")}
+        dump[label] = {"mean": mean, "groups": by_group, "sequences": {k: summary(v) for k, v in per_seq.items()}}
+    names = list(next(iter(dump.values()))["groups"])
+    lines = [f"sequences: {', '.join(only) if only else 'all'}", "",
+             "| tracker | mean HOTA / IDF1 / MOTA | " + " | ".join(names) + " |", "|---|" + "---:|" * (len(names) + 1)]
+    for label, run in dump.items():
+        lines.append(f"| {label} | {run['mean']['HOTA']:.2f} / {run['mean']['IDF1']:.2f} / {run['mean']['MOTA']:.2f} | "
+                     + " | ".join(f"{run['groups'][g]['HOTA']:.2f}" for g in names) + " |")
+    return "\n".join(lines + ["", protocol_verdict(dump, baseline)])
 
 
 def synthetic_frames(n_boxes: int, n_frames: int, seed: int = 0) -> List[Detections]:
@@ -378,9 +408,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="runs/bench", help="folder for the scaling plot/table")
     args = p.parse_args(argv)
     if args.verdict:
-        saved = json.loads(Path(args.verdict).read_text())
-        GROUPS_OF_DUMP.update(saved["groups_of"])
-        print(protocol_verdict(saved["runs"], args.baseline or "ours/botsort"))
+        print(verdict_from_raw(args.verdict, args.baseline or "ours/botsort", args.seqs))
         return 0
     if args.gmc:
         table = gmc_table(args.gmc)
