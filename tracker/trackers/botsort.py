@@ -2,7 +2,9 @@
 
 Built from ByteTrack by changing two steps:
   - prediction: after the Kalman predict, every track is moved by the camera motion estimated by
-    :class:`~tracker.trackers.gmc.CameraMotion` (only when an image is given);
+    :class:`~tracker.trackers.gmc.CameraMotion` (only when an image is given); with
+    ``motion_from_matches`` the motion the matches still show is removed on top (both combined:
+    measured best on the MOT17-mini frames, docs/benchmarks.md);
   - stage-1 cost: where detections carry embeddings (``Detections.feat``), the cost is a weighted
     sum of 1 - IoU and the cosine distance to the track's smoothed embedding. Pairs that look very
     different never match (``appearance_veto``); a *lost* track may also match a box out of IoU
@@ -20,6 +22,7 @@ import numpy as np
 from ..types import Detections
 from .bytetrack import ByteTrackConfig, ByteTracker
 from .gmc import CameraMotion, warp_states
+from .match_motion import warp_xywh
 from .matching import cosine_cost
 from .track import LOST
 
@@ -72,6 +75,7 @@ class BotSortTracker(ByteTracker):
             warp = self.gmc.apply(image)
             t = self.tracks
             t.mean, t.cov = warp_states(t.mean, t.cov, warp)
+            t.obs_xywh = warp_xywh(t.obs_xywh, warp)  # last-box recovery looks where the camera put it
 
     def _first_stage_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray) -> np.ndarray:
         cost = super()._first_stage_cost(rows, dets, det_rows)
