@@ -79,15 +79,18 @@ def fit_box_motion(pred_xywh: np.ndarray, det_xywh: np.ndarray, min_matches: int
     spp = w @ (p * p).sum(1)
     scale = float((w @ (p * d).sum(1) - swp @ swd / sw) / (spp - swp @ swp / sw))
 
-    def misfit(s: float) -> tuple[float, np.ndarray]:  # best translation for scale s, its weighted SSE
+    def misfit(s: float) -> tuple[np.ndarray, np.ndarray]:  # best translation for scale s, weighted SSE per column
         t = (swd - s * swp) / sw
         err = s * p - d
         err[:, :2] += t
-        return float(w @ (err * err).sum(1)), t
+        return w @ (err * err), t
 
     sse, (tx, ty) = misfit(scale)
     sse_pan, (px, py) = misfit(1.0)
-    sigma2 = max(sse / max(4 * k - 3, 1), noise_floor ** 2)
+    # noise per coordinate differs (a box's height is noisier than its width, in pixels and in box
+    # heights); the tests assume the noisiest one, and at least the floor
+    sigma2 = max(float(sse.max()) / max(k - 1, 1), noise_floor ** 2)
+    sse, sse_pan = float(sse.sum()), float(sse_pan.sum())
     # keep the simplest model the data support (the detector's noise is not camera motion): the
     # scale only if it explains significantly more than a pure translation, the translation only
     # if it is significantly non-zero (chi-square tests under the fit's noise)
