@@ -49,6 +49,7 @@ class SortConfig:
     report_lost_frames: int = 0  # also report lost tracks (predicted box) this many frames (at 30 fps)
     report_lost_gate: str = "always"  # ... when: always | motion | hidden | motion_or_hidden | motion_and_hidden
     hidden_overlap: float = 0.5  # "hidden": this much of the lost box is covered by a visible track's box
+    report_lost_inside: bool = False  # ... and only while the box is inside the area detections have covered
 
 
 LOST_REPORT_GATES = ("always", "motion", "hidden", "motion_or_hidden", "motion_and_hidden")
@@ -92,6 +93,8 @@ class SortTracker:
         # this frame's camera motion fitted from matches (ByteTrack family's motion_from_matches);
         # "unreliable" when not estimated
         self.motion = BoxMotion()
+        # the area detections have covered so far (x1, y1, x2, y2): the image, as far as the tracker knows
+        self.seen_area = np.array([np.inf, np.inf, -np.inf, -np.inf])
 
     def embedding_min_score(self) -> Optional[float]:
         """Lowest detection score whose appearance embedding this tracker can use; None when it
@@ -112,6 +115,9 @@ class SortTracker:
         keep = np.flatnonzero(dets.score >= self.cfg.det_thresh)
         dets = dets[keep]  # positions in ``keep`` map back to the caller's detection indices
 
+        if len(dets) and self.cfg.report_lost_inside:
+            self.seen_area = np.concatenate([np.minimum(self.seen_area[:2], dets.xyxy[:, :2].min(0)),
+                                             np.maximum(self.seen_area[2:], dets.xyxy[:, 2:].max(0))])
         self._predict(image)
         tracks.det_index[:] = -1
         matches, new_candidates = self._associate(dets)
@@ -241,11 +247,14 @@ class SortTracker:
         """
         gate = self.cfg.report_lost_gate
         ok = np.ones(len(lost), bool)
+        if self.cfg.report_lost_inside and len(lost):  # an object leaving the view is gone, not hidden
+            box = self.track_xyxy(lost)
+            ok = (box[:, :2] >= self.seen_area[:2]).all(1) & (box[:, 2:] <= self.seen_area[2:]).all(1)
         if gate == "always" or len(lost) == 0:
             return ok
         motion = np.full(len(lost), self.motion.reliable)
         if gate == "motion":
-            return motion
+            return ok & motion
         hidden = np.zeros(len(lost), bool)
         if len(visible):
             a, b = self.track_xyxy(lost), self.track_xyxy(visible)
@@ -254,8 +263,8 @@ class SortTracker:
             area = np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-9)
             hidden = (iw * ih).max(axis=1) / area >= self.cfg.hidden_overlap
         if gate == "hidden":
-            return hidden
-        return (motion | hidden) if gate == "motion_or_hidden" else (motion & hidden)
+            return ok & hidden
+        return ok & ((motion | hidden) if gate == "motion_or_hidden" else (motion & hidden))
 
     def _report(self, dets: Detections) -> Tracks:
         t = self.tracks
