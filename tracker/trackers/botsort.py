@@ -33,6 +33,7 @@ class BotSortConfig(ByteTrackConfig):
     track_buffer: int = 60  # frames (at 30 fps) a lost track is kept: 2 s of occlusion
     report_lost_frames: int = 15  # also report lost tracks (predicted box) this many frames (at 30 fps)
     last_box_recovery: bool = True  # OC-SORT OCR: lost tracks left unmatched retry with their last seen box
+    motion_from_matches: bool = True  # camera motion from the matches (no images needed), measured: docs/benchmarks.md
     gmc_method: str = "sparseOptFlow"  # camera-motion compensation: sparseOptFlow | ecc | orb | none
     gmc_downscale: int = 2  # GMC works on an image this many times smaller
     appearance_weight: float = 0.5  # cost = weight * cosine distance + (1 - weight) * (1 - IoU)
