@@ -4,7 +4,7 @@ detector is worse?"
 
     python tools/make_variants.py ../shared/data/MOT17-dev /work/variants            # every family
     python tools/make_variants.py SRC OUT --families pan shake fps2 --seed 1
-    python tools/bench_trackers.py /work/variants --by-family                          # then compare
+    python tools/bench_trackers.py ../shared/data/MOT17-dev /work/variants       # then compare, per family
 
 From every sequence under SRC with ``gt/gt.txt`` and ``det/det.txt`` it writes, for each family,
 ``OUT/<family>/<sequence>-<family>/`` — a complete MOTChallenge sequence (``seqinfo.ini``, ``gt/``,
