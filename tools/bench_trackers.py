@@ -6,6 +6,15 @@ same detections.
     python tools/bench_trackers.py --scale --out runs/bench             # time vs boxes per frame (PNG + table)
     python tools/bench_trackers.py ../shared/data/MOT17-dev --features ../shared/data/MOT17-dev-features
     python tools/bench_trackers.py --gmc ../shared/videos/people_walking.mp4   # camera-motion cost
+    python tools/bench_trackers.py ../shared/data/MOT17-dev /work/variants --ours botsort \
+        "botsort:report_lost_frames=0" --ultralytics bytetrack botsort --seqs MOT17-02 MOT17-04
+                                                     # + robustness variants (tools/make_variants.py)
+
+Several data roots may be given; each sequence belongs to the group named by its parent folder
+(``MOT17-dev``, or a variant family such as ``pan``), and besides the combined table the bench prints
+HOTA per group and per sequence, and writes every score to ``OUT/tracker_bench.json``. The headline
+"mean" row is the mean over groups of each group's combined score (the protocol for defaults in
+docs/benchmarks.md). ``--ours NAME:key=value,...`` runs our tracker with overrides.
 
 Every tracker gets the same detections (public ``det/det.txt`` or the ``--features`` files), motion
 only unless ``--features`` is given (then ultralytics BoT-SORT runs ``with_reid`` on the embeddings),
@@ -16,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -25,19 +36,26 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracker.eval.cli import find_sequences, read_gt, score_sequences  # noqa: E402
+from tracker.eval.cli import find_sequences, read_gt  # noqa: E402
+from tracker.eval.metrics import combine_sequences, evaluate_sequence, summary  # noqa: E402
 from tracker.formats.mot import read_det_file, read_feature_file, read_seqinfo  # noqa: E402
 from tracker.trackers import TRACKER_NAMES, make_tracker  # noqa: E402
 from tracker.types import Detections  # noqa: E402
 
 ULTRALYTICS_NAMES = ("bytetrack", "botsort", "ocsort", "deepocsort", "fasttrack", "tracktrack")
 BASELINE = "ultralytics/bytetrack"
+GROUPS: Dict[str, str] = {}  # sequence name -> group (its parent folder: MOT17-dev, pan, fps2, ...)
+RAW: List[dict] = []  # TrackEval's per-sequence results of each contender (pickled for re-combining subsets)
 
 
 # -- adapters: every tracker becomes "reset(); step(dets) -> (ids, xyxy, scores)" -------------------
 class OursAdapter:
+    """``name`` is a tracker name, optionally with overrides: ``botsort:track_buffer=30,nsa=true``."""
+
     def __init__(self, name: str, fps: float) -> None:
-        self.tracker = make_tracker(name, frame_rate=fps)
+        name, _, sets = name.partition(":")
+        overrides = dict(kv.split("=", 1) for kv in sets.split(",") if kv)
+        self.tracker = make_tracker(name, overrides=overrides, frame_rate=fps)
 
     def prepare(self, dets: Detections):
         return dets
@@ -165,9 +183,15 @@ def run_one(make: Callable[[float], object], data: dict) -> tuple[Dict[str, tupl
     return pairs, seconds, frames
 
 
-def load_data(root: str, features: str | None) -> dict:
+def load_data(roots, features: str | None, only=()) -> dict:
+    """``{seq: (dets, info, gt)}`` for every sequence under ``roots`` whose name contains one of
+    ``only`` (all when empty); ``GROUPS[seq]`` is its parent folder's name."""
     data = {}
-    for seq_dir in find_sequences(root):
+    seq_dirs = [d for root in ([roots] if isinstance(roots, str) else roots) for d in find_sequences(root)]
+    for seq_dir in seq_dirs:
+        if only and not any(o in seq_dir.name for o in only):
+            continue
+        GROUPS[seq_dir.name] = seq_dir.parent.name
         info = read_seqinfo(seq_dir)
         if features:
             npy = Path(features) / f"{seq_dir.name}.npy"
@@ -180,8 +204,20 @@ def load_data(root: str, features: str | None) -> dict:
     return data
 
 
+def group_scores(pairs: Dict[str, tuple]) -> tuple[Dict[str, dict], Dict[str, dict], Dict[str, float]]:
+    """Per sequence, per group (combined over its sequences) and mean-over-groups summaries."""
+    per_seq = {seq: evaluate_sequence(gt, res, n) for seq, (gt, res, n) in pairs.items()}
+    RAW.append(per_seq)
+    groups: Dict[str, dict] = {}
+    for seq in per_seq:
+        groups.setdefault(GROUPS.get(seq, "all"), {})[seq] = per_seq[seq]
+    by_group = {g: summary(combine_sequences(members)) for g, members in groups.items()}
+    mean = {k: float(np.mean([row[k] for row in by_group.values()])) for k in ("HOTA", "MOTA", "IDF1", "IDSW")}
+    return {seq: summary(r) for seq, r in per_seq.items()}, by_group, mean
+
+
 def accuracy_table(args) -> str:
-    data = load_data(args.data_root, args.features)
+    data = load_data(args.data_root, args.features, args.seqs)
     with_reid = args.features is not None
     contenders: Dict[str, Callable[[float], object]] = {}
     for name in args.ours:
@@ -198,23 +234,96 @@ def accuracy_table(args) -> str:
             contenders[f"boxmot/{name}"] = lambda fps, n=name: BoxmotAdapter(n, fps)
     else:
         print("BoxMOT not installed (or --features given): no BoxMOT rows")
-    results = {}
+    results, dump = {}, {}
     for label, make in contenders.items():
         try:
             pairs, seconds, frames = run_one(make, data)
         except Exception as err:  # a peer that cannot run on these inputs is reported, not fatal
             print(f"{label}: failed ({err.__class__.__name__}: {err})")
             continue
-        combined = score_sequences(pairs)["COMBINED"]
-        results[label] = (combined, 1000 * seconds / frames)
-        print(f"{label:<26} HOTA {combined['HOTA']:.2f}  {1000 * seconds / frames:.3f} ms/frame", flush=True)
-    base_ms = results.get(BASELINE, (None, float("nan")))[1]
-    lines = ["| tracker | HOTA | MOTA | IDF1 | IDSW | ms/frame | ratio to ultralytics ByteTrack |",
+        per_seq, by_group, mean = group_scores(pairs)
+        ms = 1000 * seconds / frames
+        results[label] = (mean, by_group, per_seq, ms)
+        dump[label] = {"mean": mean, "groups": by_group, "sequences": per_seq, "ms_per_frame": ms}
+        print(f"{label:<40} mean HOTA {mean['HOTA']:.2f}  {ms:.3f} ms/frame", flush=True)
+    base_ms = results.get(BASELINE, (None, None, None, float("nan")))[3]
+    many = len({GROUPS.get(s) for s in data}) > 1
+    what = "mean over groups" if many else "combined"
+    lines = [f"| tracker | HOTA ({what}) | MOTA | IDF1 | IDSW | ms/frame | ratio to ultralytics ByteTrack |",
              "|---|---:|---:|---:|---:|---:|---:|"]
-    for label, (c, ms) in results.items():
-        lines.append(f"| {label} | {c['HOTA']:.2f} | {c['MOTA']:.2f} | {c['IDF1']:.2f} | {c['IDSW']} | "
+    for label, (c, _, _, ms) in results.items():
+        lines.append(f"| {label} | {c['HOTA']:.2f} | {c['MOTA']:.2f} | {c['IDF1']:.2f} | {c['IDSW']:.0f} | "
                      f"{ms:.3f} | {ms / base_ms:.2f} |")
+    if many or len(data) > 1:
+        for title, index in (("group", 1), ("sequence", 2)):
+            keys = list(next(iter(results.values()))[index]) if results else []
+            lines += ["", f"HOTA / IDF1 / MOTA per {title}:", "",
+                      f"| {title} | " + " | ".join(results) + " |", "|---|" + "---:|" * len(results)]
+            for k in keys:
+                lines.append(f"| {k} | " + " | ".join(
+                    f"{r[index][k]['HOTA']:.2f} / {r[index][k]['IDF1']:.2f} / {r[index][k]['MOTA']:.2f}"
+                    for r in results.values()) + " |")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tracker_bench.json").write_text(json.dumps({"groups_of": dict(GROUPS), "runs": dump}, indent=1))
+    with open(out / "tracker_bench_raw.pkl", "wb") as fh:  # e.g. to score the split A / split B subsets
+        pickle.dump({"groups_of": dict(GROUPS), "runs": dict(zip(dump, RAW))}, fh)
+    if args.baseline:
+        GROUPS_OF_DUMP.update(GROUPS)
+        lines += ["", protocol_verdict(dump, args.baseline)]
     return "\n".join(lines)
+
+
+def protocol_verdict(dump: dict, baseline: str, dev_group: str = "MOT17-dev", max_loss: float = 0.3) -> str:
+    """The protocol for defaults (docs/benchmarks.md) applied to a bench's scores: a candidate may
+    replace ``baseline`` only if its mean HOTA over groups rises and no MOT17-dev sequence and no
+    variant family loses more than ``max_loss`` HOTA."""
+    base = dump[baseline]
+    lines = [f"protocol vs {baseline} (mean HOTA {base['mean']['HOTA']:.2f}): a default changes only if "
+             f"the mean rises and no {dev_group} sequence or variant family loses > {max_loss} HOTA", "",
+             "| candidate | mean HOTA | delta | worst sequence / family (delta) | verdict |", "|---|---:|---:|---|---|"]
+    for label, run in dump.items():
+        if label == baseline or not label.startswith("ours/"):
+            continue
+        units = {g: (run["groups"][g]["HOTA"], base["groups"][g]["HOTA"]) for g in base["groups"] if g != dev_group}
+        units.update({seq: (run["sequences"][seq]["HOTA"], base["sequences"][seq]["HOTA"])
+                      for seq in base["sequences"] if GROUPS_OF_DUMP.get(seq, dev_group) == dev_group
+                      and seq in run["sequences"]})
+        worst = min(units, key=lambda u: units[u][0] - units[u][1])
+        drop = units[worst][0] - units[worst][1]
+        delta = run["mean"]["HOTA"] - base["mean"]["HOTA"]
+        ok = delta > 0 and drop >= -max_loss
+        lines.append(f"| {label} | {run['mean']['HOTA']:.2f} | {delta:+.2f} | {worst} ({drop:+.2f}) | "
+                     f"{'passes' if ok else 'fails'} |")
+    return "\n".join(lines)
+
+
+GROUPS_OF_DUMP: Dict[str, str] = {}  # sequence -> group, as saved in tracker_bench.json
+
+
+def verdict_from_raw(path: str, baseline: str, only=()) -> str:
+    """Re-score a saved run (``tracker_bench_raw.pkl``) on the sequences whose names contain one of
+    ``only`` (e.g. one split), then apply the protocol; also lists every contender's scores."""
+    with open(path, "rb") as fh:
+        saved = pickle.load(fh)
+    GROUPS.update(saved["groups_of"])
+    GROUPS_OF_DUMP.update(saved["groups_of"])
+    dump = {}
+    for label, per_seq in saved["runs"].items():
+        per_seq = {k: v for k, v in per_seq.items() if not only or any(o in k for o in only)}
+        groups: Dict[str, dict] = {}
+        for seq in per_seq:
+            groups.setdefault(GROUPS.get(seq, "all"), {})[seq] = per_seq[seq]
+        by_group = {g: summary(combine_sequences(m)) for g, m in groups.items()}
+        mean = {k: float(np.mean([r[k] for r in by_group.values()])) for k in ("HOTA", "MOTA", "IDF1", "IDSW")}
+        dump[label] = {"mean": mean, "groups": by_group, "sequences": {k: summary(v) for k, v in per_seq.items()}}
+    names = list(next(iter(dump.values()))["groups"])
+    lines = [f"sequences: {', '.join(only) if only else 'all'}", "",
+             "| tracker | mean HOTA / IDF1 / MOTA | " + " | ".join(names) + " |", "|---|" + "---:|" * (len(names) + 1)]
+    for label, run in dump.items():
+        lines.append(f"| {label} | {run['mean']['HOTA']:.2f} / {run['mean']['IDF1']:.2f} / {run['mean']['MOTA']:.2f} | "
+                     + " | ".join(f"{run['groups'][g]['HOTA']:.2f}" for g in names) + " |")
+    return "\n".join(lines + ["", protocol_verdict(dump, baseline)])
 
 
 def synthetic_frames(n_boxes: int, n_frames: int, seed: int = 0) -> List[Detections]:
@@ -320,16 +429,22 @@ def gmc_table(video: str, n_frames: int = 150) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("data_root", nargs="?", help="MOTChallenge sequences (needed unless --scale)")
+    p.add_argument("data_root", nargs="*", help="folders of MOTChallenge sequences (needed unless --scale)")
+    p.add_argument("--seqs", nargs="*", default=[], help="only sequences whose name contains one of these")
     p.add_argument("--features", help="folder of <seq>.npy detections with embeddings")
     p.add_argument("--ours", nargs="*", default=list(TRACKER_NAMES), help="our trackers to run")
     p.add_argument("--ultralytics", nargs="*", default=list(ULTRALYTICS_NAMES), help="ultralytics trackers")
     p.add_argument("--roboflow", nargs="*", default=list(RoboflowAdapter.NAMES),
                    help="trackers from Roboflow's trackers package (when installed)")
+    p.add_argument("--baseline", help="apply the protocol for defaults against this label (e.g. ours/botsort)")
+    p.add_argument("--verdict", metavar="JSON", help="only apply --baseline's protocol to a saved tracker_bench.json")
     p.add_argument("--scale", action="store_true", help="time vs detections per frame (synthetic)")
     p.add_argument("--gmc", metavar="VIDEO", help="time the camera-motion methods on a video instead")
     p.add_argument("--out", default="runs/bench", help="folder for the scaling plot/table")
     args = p.parse_args(argv)
+    if args.verdict:
+        print(verdict_from_raw(args.verdict, args.baseline or "ours/botsort", args.seqs))
+        return 0
     if args.gmc:
         table = gmc_table(args.gmc)
     elif args.scale:

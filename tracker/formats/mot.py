@@ -262,3 +262,21 @@ def read_seqinfo(seq_dir) -> SeqInfo:
 
 def is_mot_sequence(path) -> bool:
     return os.path.isfile(os.path.join(str(path), "seqinfo.ini"))
+
+
+def write_mot_rows(path, rows: np.ndarray) -> None:
+    """Write det/gt/result rows as given (frame and id columns as integers, the rest with 2-4 decimals)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = np.asarray(rows, np.float64).reshape(len(rows), -1)
+    fmt = ["%d", "%d", "%.2f", "%.2f", "%.2f", "%.2f"] + ["%.4g"] * (rows.shape[1] - 6)
+    np.savetxt(path, rows, fmt=fmt, delimiter=",")
+
+
+def write_seqinfo(seq_dir, info: SeqInfo) -> None:
+    """Write ``<seq_dir>/seqinfo.ini`` (the fields :func:`read_seqinfo` reads)."""
+    Path(seq_dir).mkdir(parents=True, exist_ok=True)
+    fps = f"{info.fps:g}"
+    (Path(seq_dir) / "seqinfo.ini").write_text(
+        f"[Sequence]\nname={info.name}\nimDir={info.im_dir}\nframeRate={fps}\nseqLength={info.length}\n"
+        f"imWidth={info.width}\nimHeight={info.height}\nimExt={info.im_ext}\n")

@@ -2,7 +2,9 @@
 
 Built from ByteTrack by changing two steps:
   - prediction: after the Kalman predict, every track is moved by the camera motion estimated by
-    :class:`~tracker.trackers.gmc.CameraMotion` (only when an image is given);
+    :class:`~tracker.trackers.gmc.CameraMotion` (only when an image is given); with
+    ``motion_from_matches`` the motion the matches still show is removed on top (both combined:
+    measured best on the MOT17-mini frames, docs/benchmarks.md);
   - stage-1 cost: where detections carry embeddings (``Detections.feat``), the cost is a weighted
     sum of 1 - IoU and the cosine distance to the track's smoothed embedding. Pairs that look very
     different never match (``appearance_veto``); a *lost* track may also match a box out of IoU
@@ -20,6 +22,7 @@ import numpy as np
 from ..types import Detections
 from .bytetrack import ByteTrackConfig, ByteTracker
 from .gmc import CameraMotion, warp_states
+from .match_motion import warp_xywh
 from .matching import cosine_cost
 from .track import LOST
 
@@ -30,6 +33,7 @@ class BotSortConfig(ByteTrackConfig):
     track_buffer: int = field(default=60, metadata={"search": (10, 150)})  # frames (at 30 fps) a lost track is kept: 2 s of occlusion
     report_lost_frames: int = field(default=15, metadata={"search": (0, 30)})  # also report lost tracks (predicted box) this many frames (at 30 fps)
     last_box_recovery: bool = True  # OC-SORT OCR: lost tracks left unmatched retry with their last seen box
+    motion_from_matches: bool = True  # camera motion from the matches (no images needed), measured: docs/benchmarks.md
     gmc_method: str = "sparseOptFlow"  # camera-motion compensation: sparseOptFlow | ecc | orb | none
     gmc_downscale: int = 2  # GMC works on an image this many times smaller
     appearance_weight: float = field(default=0.5, metadata={"search": (0.2, 0.9), "appearance": True})  # cost = weight * cosine distance + (1 - weight) * (1 - IoU)
@@ -72,6 +76,7 @@ class BotSortTracker(ByteTracker):
             warp = self.gmc.apply(image)
             t = self.tracks
             t.mean, t.cov = warp_states(t.mean, t.cov, warp)
+            t.obs_xywh = warp_xywh(t.obs_xywh, warp)  # last-box recovery looks where the camera put it
 
     def _first_stage_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray) -> np.ndarray:
         cost = super()._first_stage_cost(rows, dets, det_rows)

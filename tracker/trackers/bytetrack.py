@@ -20,7 +20,12 @@ Switchable extras on top of the original (all off in ``bytetrack.yaml``; BoT-SOR
   - ``height_iou``: multiply IoU by the overlap of vertical extents (Hybrid-SORT HMIoU);
   - ``init_iou_max``: track-aware initialisation — no new track from a box that overlaps a live
     track by more than this IoU (duplicates of a tracked object are not new objects);
-  - ``fuse_score``: similarity times detection score (on in ByteTrack's defaults).
+  - ``fuse_score``: similarity times detection score (on in ByteTrack's defaults);
+  - ``motion_from_matches``: camera motion without images — the scale + translation that takes the
+    predictions of visible tracks onto their stage-1 matches is fitted robustly
+    (:mod:`~tracker.trackers.match_motion`) and applied to every track, lost ones included; the
+    confirmed tracks left unmatched then retry stage 1 where they are now. No significant motion
+    changes nothing.
 """
 from __future__ import annotations
 
@@ -28,7 +33,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..boxes import xyxy_to_xywh
 from ..types import Detections
+from .match_motion import BoxMotion, fit_box_motion, warp_xywh
 from .matching import box_iou, expand_boxes, gate_classes, height_iou, iou_cost, linear_assignment
 from .sort import SortConfig, SortTracker, corners_from_centre
 from .track import LOST, TENTATIVE, TRACKED
@@ -54,6 +61,8 @@ class ByteTrackConfig(SortConfig):
     lost_match_thresh: float = 0.8  # largest 1-IoU cost for lost tracks when lost_after_tracked
     last_box_recovery: bool = False  # OC-SORT OCR: lost tracks left unmatched retry with their last seen box
     last_box_match_thresh: float = 0.5  # largest 1-IoU cost for that second chance
+    motion_from_matches: bool = False  # camera motion fitted from confident matches, applied to all tracks
+    motion_min_matches: int = 4  # fewer agreeing matches than this: no motion estimate (unreliable)
 
 
 class ByteTracker(SortTracker):
@@ -61,6 +70,8 @@ class ByteTracker(SortTracker):
 
     config_class = ByteTrackConfig
     cfg: ByteTrackConfig
+    PROBE_BUFFER = 0.5  # the motion probe grows boxes by this fraction so a jerk of ~half a box still overlaps
+    PROBE_MIN_IOU = 0.3  # ... and pairs boxes overlapping at least this much (grown)
 
     def _associate(self, dets: Detections) -> tuple[np.ndarray, np.ndarray]:
         cfg, t = self.cfg, self.tracks
@@ -85,6 +96,16 @@ class ByteTracker(SortTracker):
             m1, um_tracks, um_high = linear_assignment(cost, cfg.match_thresh)
             matches = [np.stack([confirmed[m1[:, 0]], high[m1[:, 1]]], axis=1)]
             unmatched_visible = confirmed[um_tracks]
+
+        # stage 1b: camera motion fitted from the confident matches of visible tracks moves every
+        # track; the confirmed tracks still unmatched then get a second chance where they are now
+        if cfg.motion_from_matches:
+            self.motion = self._motion_from_matches(matches[0], dets, unmatched_visible, high[um_high])
+            if not self.motion.is_identity and len(unmatched_visible) and len(um_high):
+                cost = self._first_stage_cost(unmatched_visible, dets, high[um_high])
+                m1b, um_b_tracks, um_b = linear_assignment(cost, cfg.match_thresh)
+                matches.append(np.stack([unmatched_visible[m1b[:, 0]], high[um_high][m1b[:, 1]]], axis=1))
+                unmatched_visible, um_high = unmatched_visible[um_b_tracks], um_high[um_b]
 
         # stage 1c (OCR): lost tracks left over vs confident boxes left over, by last observed box
         if cfg.last_box_recovery:
@@ -113,6 +134,35 @@ class ByteTracker(SortTracker):
         if cfg.init_iou_max < 1.0 and len(candidates):
             candidates = self._not_duplicates(candidates, dets, matches)
         return np.concatenate(matches).astype(np.int64), candidates
+
+    def _motion_from_matches(self, pairs: np.ndarray, dets: Detections, unmatched_rows: np.ndarray,
+                             unmatched_dets: np.ndarray) -> BoxMotion:
+        """Fit this frame's camera motion from stage-1 ``pairs`` ``[track row, det row]`` of visible
+        tracks (lost ones are where the motion is unknown) and apply it to every track.
+
+        A jerk of more than about half a box leaves few visible tracks matched; then the unmatched
+        ones are paired with the unmatched boxes by mutual best overlap of grown boxes (a probe).
+        """
+        t, need = self.tracks, self.cfg.motion_min_matches
+        pairs = pairs[t.state[pairs[:, 0]] == TRACKED]
+        rows, cols = pairs[:, 0], pairs[:, 1]
+        stray = unmatched_rows[t.state[unmatched_rows] == TRACKED]
+        if len(stray) >= max(need, len(rows)) and len(unmatched_dets) >= need:
+            grown = box_iou(expand_boxes(self.track_xyxy(stray), self.PROBE_BUFFER),
+                            expand_boxes(dets.xyxy[unmatched_dets], self.PROBE_BUFFER))
+            best = grown.argmax(axis=1)
+            mutual = grown.argmax(axis=0)[best] == np.arange(len(stray))
+            mutual &= grown[np.arange(len(stray)), best] >= self.PROBE_MIN_IOU
+            rows = np.concatenate([rows, stray[mutual]])
+            cols = np.concatenate([cols, unmatched_dets[best[mutual]]])
+        motion = fit_box_motion(t.mean[rows, :4], xyxy_to_xywh(dets.xyxy[cols]), need)
+        if not motion.is_identity:
+            s, shift = motion.warp[0, 0], motion.warp[:, 2]
+            t.mean *= s  # a zoom scales positions, sizes and their velocities alike ...
+            t.mean[:, :2] += shift  # ... and the camera's translation moves the centres
+            t.cov *= s * s
+            t.obs_xywh = warp_xywh(t.obs_xywh, motion.warp)  # last-box recovery looks where it is now
+        return motion
 
     def _first_stage_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray) -> np.ndarray:
         """Stage-1 cost of track ``rows`` vs detections ``det_rows`` (BoT-SORT adds appearance)."""

@@ -8,7 +8,8 @@ the prediction step with camera-motion compensation).
 Options shared by the whole family (``SortConfig``), each a switch in the trackers' YAML files:
 ``nsa`` (confidence-scaled Kalman noise), ``oru`` (OC-SORT re-update after a gap),
 ``report_lost_frames`` (report a just-lost track at its predicted box for a few frames: the object is
-usually still there, occluded), ``per_class`` (class-gated association), ``max_lost_tracks`` (memory
+usually still there, occluded) with ``report_lost_gate`` (only when that box is trustworthy: the
+frame's camera-motion estimate is reliable and/or the box is hidden behind a visible track), ``per_class`` (class-gated association), ``max_lost_tracks`` (memory
 cap on endless streams).
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..errors import UserError
 from ..types import Detections, Tracks
 from .appearance import clean_for_update
 from .kalman import BoxKalman
+from .match_motion import BoxMotion
 from .matching import gate_classes, iou_cost, linear_assignment
 from .track import LOST, TENTATIVE, TRACKED, TrackTable
 
@@ -45,6 +47,12 @@ class SortConfig:
     max_lost_tracks: int = 1000  # memory cap: oldest lost tracks are dropped beyond this
     lost_velocity_decay: float = 1.0  # a lost track's speed is multiplied by this every frame
     report_lost_frames: int = 0  # also report lost tracks (predicted box) this many frames (at 30 fps)
+    report_lost_gate: str = "always"  # ... when: always | motion | hidden | motion_or_hidden | motion_and_hidden
+    hidden_overlap: float = 0.5  # "hidden": this much of the lost box is covered by a visible track's box
+    report_lost_inside: bool = False  # ... and only while the box is inside the area detections have covered
+
+
+LOST_REPORT_GATES = ("always", "motion", "hidden", "motion_or_hidden", "motion_and_hidden")
 
 
 def corners_from_centre(xywh: np.ndarray) -> np.ndarray:
@@ -67,6 +75,9 @@ class SortTracker:
         self.cfg = config or self.config_class()
         if self.cfg.output_box not in ("kalman", "detection"):
             raise UserError(f"output_box must be 'kalman' or 'detection', got {self.cfg.output_box!r}")
+        if self.cfg.report_lost_gate not in LOST_REPORT_GATES:
+            raise UserError(f"report_lost_gate must be one of {', '.join(LOST_REPORT_GATES)}, "
+                            f"got {self.cfg.report_lost_gate!r}")
         self.frame_rate = float(frame_rate) if frame_rate and frame_rate > 0 else 30.0
         # the buffer is given in frames at 30 fps so one config fits every frame rate
         self.max_lost = max(1, int(round(self.cfg.track_buffer * self.frame_rate / 30.0)))
@@ -79,6 +90,11 @@ class SortTracker:
         self.tracks = TrackTable()
         self.frame_id = 0
         self.next_id = 1
+        # this frame's camera motion fitted from matches (ByteTrack family's motion_from_matches);
+        # "unreliable" when not estimated
+        self.motion = BoxMotion()
+        # the area detections have covered so far (x1, y1, x2, y2): the image, as far as the tracker knows
+        self.seen_area = np.array([np.inf, np.inf, -np.inf, -np.inf])
 
     def embedding_min_score(self) -> Optional[float]:
         """Lowest detection score whose appearance embedding this tracker can use; None when it
@@ -103,6 +119,9 @@ class SortTracker:
         keep = np.flatnonzero(dets.score >= self.cfg.det_thresh)
         dets = dets[keep]  # positions in ``keep`` map back to the caller's detection indices
 
+        if len(dets) and self.cfg.report_lost_inside:
+            self.seen_area = np.concatenate([np.minimum(self.seen_area[:2], dets.xyxy[:, :2].min(0)),
+                                             np.maximum(self.seen_area[2:], dets.xyxy[:, 2:].max(0))])
         self._predict(image)
         tracks.det_index[:] = -1
         matches, new_candidates = self._associate(dets)
@@ -223,12 +242,40 @@ class SortTracker:
         if dead.any():
             t.keep(~dead)
 
+    def _lost_trustworthy(self, lost: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """(len(lost),) bool: lost tracks whose predicted box may be reported (``report_lost_gate``).
+
+        A predicted box is worth reporting when it is where the object is: the camera motion is
+        known (a reliable estimate this frame) and/or the object is hidden behind a visible track
+        (the usual reason for a miss) rather than gone or missed in the open.
+        """
+        gate = self.cfg.report_lost_gate
+        ok = np.ones(len(lost), bool)
+        if self.cfg.report_lost_inside and len(lost):  # an object leaving the view is gone, not hidden
+            box = self.track_xyxy(lost)
+            ok = (box[:, :2] >= self.seen_area[:2]).all(1) & (box[:, 2:] <= self.seen_area[2:]).all(1)
+        if gate == "always" or len(lost) == 0:
+            return ok
+        motion = np.full(len(lost), self.motion.reliable)
+        if gate == "motion":
+            return ok & motion
+        hidden = np.zeros(len(lost), bool)
+        if len(visible):
+            a, b = self.track_xyxy(lost), self.track_xyxy(visible)
+            iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+            ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+            area = np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-9)
+            hidden = (iw * ih).max(axis=1) / area >= self.cfg.hidden_overlap
+        if gate == "hidden":
+            return ok & hidden
+        return ok & ((motion | hidden) if gate == "motion_or_hidden" else (motion & hidden))
+
     def _report(self, dets: Detections) -> Tracks:
         t = self.tracks
         rows = np.flatnonzero((t.state == TRACKED) & (t.last_frame == self.frame_id))
         if self.report_lost > 0:  # short occlusions: the predicted box is a better guess than nothing
-            hidden = np.flatnonzero((t.state == LOST) & (self.frame_id - t.last_frame <= self.report_lost))
-            rows = np.concatenate([rows, hidden])
+            lost = np.flatnonzero((t.state == LOST) & (self.frame_id - t.last_frame <= self.report_lost))
+            rows = np.concatenate([rows, lost[self._lost_trustworthy(lost, rows)]])
         xyxy = corners_from_centre(t.mean[rows, :4])
         if self.cfg.output_box == "detection":
             seen = t.last_frame[rows] == self.frame_id

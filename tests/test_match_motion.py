@@ -1,0 +1,122 @@
+"""Camera motion from the tracker's own matches (tracker/trackers/match_motion.py, ByteTrack's
+``motion_from_matches``): recovers a known pan/zoom, is exactly zero on a static scene, robust to
+wrong matches, and leaves tracking unchanged where nothing moves."""
+import numpy as np
+import pytest
+
+from tracker.trackers import make_tracker
+from tracker.trackers.match_motion import fit_box_motion, warp_xywh
+from tracker.types import Detections
+
+
+def people(n=25, seed=0):
+    rng = np.random.default_rng(seed)
+    h = rng.uniform(60, 200, n)
+    return np.column_stack([rng.uniform(50, 1870, n), rng.uniform(200, 900, n), 0.4 * h, h])
+
+
+@pytest.mark.parametrize("scale,tx,ty", [(1.0, 25.0, -8.0), (1.05, 0.0, 0.0), (0.93, -40.0, 12.0)])
+def test_recovers_known_pan_zoom_within_2_percent(scale, tx, ty):
+    rng = np.random.default_rng(1)
+    pred = people()
+    warp = np.array([[scale, 0, tx], [0, scale, ty]])
+    det = warp_xywh(pred, warp)
+    det[:, :2] += rng.normal(0, 0.02, (len(det), 2)) * det[:, 3:4]  # 2% detector noise
+    det[:, 2:] *= np.exp(rng.normal(0, 0.02, (len(det), 2)))
+    det[:4, :2] += 300  # four wrong matches
+    fit = fit_box_motion(pred, det)
+    assert fit.reliable and fit.inliers >= 20
+    assert fit.warp[0, 0] == pytest.approx(fit.warp[1, 1])
+    assert abs(fit.warp[0, 0] - scale) <= 0.02 * scale
+    # translation: the motion of a typical box centre within 2% of the true shift (or 1 px if none)
+    centre = pred[:, :2].mean(0)
+    true_shift = warp[:, :2] @ centre + warp[:, 2] - centre
+    got_shift = fit.warp[:, :2] @ centre + fit.warp[:, 2] - centre
+    assert np.linalg.norm(got_shift - true_shift) <= max(0.02 * np.linalg.norm(true_shift), 1.0)
+
+
+def test_static_scene_is_exactly_no_motion():
+    rng = np.random.default_rng(2)
+    pred = people()
+    assert fit_box_motion(pred, pred.copy()).is_identity
+    noisy = pred.copy()
+    noisy[:, :2] += rng.normal(0, 0.03, (len(pred), 2)) * pred[:, 3:4]  # detector noise, no camera
+    fit = fit_box_motion(pred, noisy)
+    assert fit.reliable and fit.is_identity
+
+
+def test_too_few_or_disagreeing_matches_are_unreliable():
+    pred = people(3)
+    assert not fit_box_motion(pred, pred + [10, 0, 0, 0]).reliable
+    rng = np.random.default_rng(3)
+    pred = people(10)
+    scrambled = pred[rng.permutation(10)]
+    fit = fit_box_motion(pred, scrambled)
+    assert not fit.reliable and fit.is_identity
+
+
+def scene(frames, shift_per_frame=(0.0, 0.0), jerk_at=None, jerk=(0.0, 0.0), hide=()):
+    """12 people standing on a grid, seen by a camera panning ``shift_per_frame`` px/frame, with a
+    sudden ``jerk`` at frame ``jerk_at``; people in ``hide`` are missed from frame 8 to 12."""
+    base = np.array([[100 + 150 * (k % 6), 200 + 300 * (k // 6), 50, 120] for k in range(12)], float)
+    out, offset = [], np.zeros(2)
+    for f in range(1, frames + 1):
+        offset = offset + shift_per_frame + (jerk if f == jerk_at else 0)
+        xywh = base.copy()
+        xywh[:, :2] += offset
+        keep = np.array([not (k in hide and 8 <= f <= 12) for k in range(12)])
+        xyxy = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], 1)[keep]
+        out.append(Detections(xyxy, np.full(len(xyxy), 0.9), np.zeros(len(xyxy), np.int64)))
+    return out
+
+
+def run(frames, **overrides):
+    trk = make_tracker("bytetrack", overrides=overrides)
+    return [trk.update(d) for d in frames], trk
+
+
+def test_no_motion_changes_nothing():
+    frames = scene(30, hide=(3, 4))
+    off, _ = run(frames, motion_from_matches=False)
+    on, trk = run(frames, motion_from_matches=True)
+    for a, b in zip(off, on):
+        assert np.array_equal(a.track_id, b.track_id) and np.array_equal(a.xyxy, b.xyxy)
+    assert trk.motion.reliable and trk.motion.is_identity
+
+
+def test_camera_jerk_keeps_identities_of_hidden_people():
+    """A 40 px jerk while two people are hidden: without the estimate their tracks are left behind
+    and they come back with new ids; with it they keep their ids."""
+    frames = scene(25, jerk_at=10, jerk=(40.0, 0.0), hide=(3, 4))
+    ids = {}
+    for flag in (False, True):
+        out, _ = run(frames, motion_from_matches=flag, track_buffer=30)
+        ids[flag] = len(set(np.concatenate([t.track_id for t in out]).tolist()))
+    assert ids[True] == 12 and ids[False] > 12
+
+
+def test_report_lost_gate_hidden_reports_only_occluded_tracks():
+    """Two people lost at frame 8: one walks behind a visible person, one vanishes in the open. With
+    ``report_lost_gate: hidden`` only the first is reported at its predicted box."""
+    def frame(f):
+        boxes = [[100 + 5 * f, 100, 150 + 5 * f, 220]]  # A walks right (visible throughout)
+        if f < 8:
+            boxes.append([60 + 12 * f, 105, 110 + 12 * f, 225])  # B, catching up: behind A at frame 8
+            boxes.append([600, 300, 650, 420])  # C, in the open
+        xyxy = np.array(boxes, float)
+        return Detections(xyxy, np.full(len(xyxy), 0.9), np.zeros(len(xyxy), np.int64))
+
+    for gate, expect in (("always", 3), ("hidden", 2)):
+        trk = make_tracker("bytetrack", overrides={"report_lost_frames": 15, "report_lost_gate": gate})
+        for f in range(1, 8):
+            trk.update(frame(f))
+        out = trk.update(frame(8))
+        assert len(out) == expect, gate
+        if gate == "hidden":
+            assert (out.det_index == -1).sum() == 1 and out.xyxy[out.det_index == -1][0, 0] < 400
+
+
+def test_unknown_report_lost_gate_is_a_user_error():
+    from tracker.errors import UserError
+    with pytest.raises(UserError):
+        make_tracker("botsort", overrides={"report_lost_gate": "sometimes"})
