@@ -24,11 +24,12 @@ from typing import List, Optional
 import torch
 
 from ..detectors.weights import WEIGHTS_DIR_ENV, weights_dir
-from ..detectors.yolo import select_device
 from ..errors import UserError
+from ..runtimes import select_device
 from .backbone import BACKBONES, TorchvisionEmbedder, backbone_arch_from_state_dict
 from .base import BaseEmbedder
-from .osnet import TorchEmbedder, clean_state_dict, osnet_arch_from_state_dict, osnet_from_state_dict
+from .osnet import osnet_arch_from_state_dict, osnet_from_state_dict
+from .torch_embedder import TorchEmbedder, clean_state_dict
 
 TORCH_SUFFIXES = (".pth", ".pt", ".tar")
 ALL_SUFFIXES = (".onnx",) + TORCH_SUFFIXES
