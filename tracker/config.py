@@ -38,7 +38,8 @@ class DetectorConfig:
     iou: float = 0.7
     classes: Optional[str] = None      # "person,car" or "0,2"; None = all
     device: Optional[str] = None       # cpu | cuda:0 | None = auto
-    half: bool = False                 # FP16 inference, GPU only
+    half: Optional[bool] = None        # FP16 inference; None = on a GPU, never on the CPU
+    runtime: str = "auto"              # auto | torch | onnx | openvino | tensorrt
     batch: int = 1                     # frames per inference call (files only)
     threads: Optional[int] = None      # CPU inference threads; None = every core
 
@@ -83,6 +84,7 @@ class OutputConfig:
     mot: bool = True
     trails: int = 0                    # draw the last N centre points of each track
     segment: Optional[str] = None      # rotate outputs every e.g. "10m" / "1h" / "500MB" (streams)
+    video_codec: str = "h264"          # h264 (plays everywhere) | mp4v (fallback without an H.264 encoder)
 
 
 @dataclass
@@ -147,6 +149,9 @@ _RANGES = {
     "stream.read_timeout_s": (lambda v: v > 0, "> 0"),
     "stream.reset_after_s": (lambda v: v >= 0, ">= 0"),
     "output.trails": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "detector.runtime": (lambda v: v in ("auto", "torch", "onnx", "openvino", "tensorrt"),
+                         "one of auto, torch, onnx, openvino, tensorrt"),
+    "output.video_codec": (lambda v: v in ("h264", "mp4v"), "h264 or mp4v"),
 }
 
 

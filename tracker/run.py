@@ -121,7 +121,7 @@ class SourceOutputs:
         if cfg.output.video:
             fps = source.fps / (cfg.source.vid_stride if not source.is_live else 1) if source.fps else 30.0
             self.video = VideoSink(self.dir / f"{safe_name(source.name)}{suffix}.mp4", fps, self.names,
-                                   cfg.output.trails)
+                                   cfg.output.trails, codec=cfg.output.video_codec, live=source.is_live)
             self.sinks.append(BackgroundSink(self.video))
             paths["video"] = str(self.video.path)
         self.paths = paths
@@ -197,7 +197,8 @@ class Run:
             if getattr(src, "frame_count", None) and cfg.source.max_frames is None and cfg.source.vid_stride == 1:
                 max_frame = src.frame_count
         self.detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
-                                      d.device, d.half, d.weights_dir, max_frame=max_frame, threads=d.threads)
+                                      d.device, d.half, d.weights_dir, max_frame=max_frame, threads=d.threads,
+                                      runtime=d.runtime)
         self.embedder = None
         if cfg.reid.model:
             from .reid import load_embedder

@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -82,8 +83,17 @@ def exported_model(weights: Path, runtime: str, shape: Tuple[int, int], half: bo
         private = work / weights.name
         shutil.copyfile(weights, private)
         options = {"quantize": 16} if half else {}   # ultralytics 8.4's name for half
-        YOLO(str(private)).export(format=fmt, imgsz=list(shape), device=device, verbose=False,
-                                  **options)
+        from ultralytics.utils import LOGGER
+
+        level = LOGGER.level
+        LOGGER.setLevel(logging.ERROR)     # the exporter's progress report is not the user's concern,
+        try:                               # nor torch.jit / onnx deprecation warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                YOLO(str(private)).export(format=fmt, imgsz=list(shape), device=device, verbose=False,
+                                          **options)
+        finally:
+            LOGGER.setLevel(level)
         private.unlink()
         if not (work / name).exists():
             raise RuntimeError(f"ultralytics wrote no {name}")
