@@ -16,6 +16,7 @@ Example:
 """
 from __future__ import annotations
 
+import gc
 import logging
 import math
 from pathlib import Path
@@ -102,6 +103,8 @@ def openvino_fp32(yolo, frame_shape: Tuple[int, int], imgsz, device: str = "cpu"
         return False
     core = ov.Core()
     devices = compiled.get_property("EXECUTION_DEVICES")
+    backend.ov_compiled_model = compiled = None   # free the first compile before the second (peak memory)
+    gc.collect()
     backend.ov_compiled_model = core.compile_model(
         core.read_model(str(xml)), devices[0] if devices else "CPU",
         {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": ov.Type.f32})
