@@ -166,3 +166,21 @@ def test_unknown_runtime_is_rejected():
     with pytest.raises(UserError, match="unknown runtime"):
         choose_runtime("tflite", "cpu")
     assert choose_runtime("tensorrt", "cpu") == "torch"     # TensorRT needs a GPU: falls back
+
+
+def test_openvino_reid_embeddings_match_onnxruntime(frames):
+    """OSNet on OpenVINO (the same .onnx file) gives ONNX Runtime's embeddings."""
+    pytest.importorskip("openvino")
+    from helpers import MODELS
+    from tracker.reid.onnx import OnnxEmbedder
+    from tracker.reid.openvino import OpenVinoEmbedder
+
+    image = frames[3].image          # MOT17-04: a crowd
+    boxes = np.array([[100, 200, 180, 420], [900, 300, 980, 520], [1500, 400, 1600, 700],
+                      [40, 40, 30, 50]], np.float32)   # the last covers no pixel: a zero row
+    reference = OnnxEmbedder(MODELS / "osnet_x0_25_msmt17.onnx").embed(image, boxes)
+    ours = OpenVinoEmbedder(MODELS / "osnet_x0_25_msmt17.onnx").embed(image, boxes)
+    assert ours.shape == reference.shape == (4, 512)
+    cosine = (ours[:3] * reference[:3]).sum(1)
+    assert np.all(cosine > 0.999), cosine
+    assert np.allclose(ours[3], reference[3])

@@ -198,7 +198,7 @@ class Run:
                 max_frame = src.frame_count
         self.detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
                                       d.device, d.half, d.weights_dir, max_frame=max_frame, threads=d.threads,
-                                      runtime=d.runtime)
+                                      runtime=d.runtime, batch=d.batch)
         self.embedder = None
         if cfg.reid.model:
             from .reid import load_embedder

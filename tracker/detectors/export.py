@@ -46,10 +46,12 @@ def file_hash(path: Path, length: int = 12) -> str:
     return digest.hexdigest()[:length]
 
 
-def cache_key(weights: Path, shape: Tuple[int, int], precision: str, runtime: str) -> str:
-    """Folder name of one export: weights name + hash, height x width, precision, runtime version."""
+def cache_key(weights: Path, shape: Tuple[int, int], precision: str, runtime: str, batch: int = 1) -> str:
+    """Folder name of one export: weights name + hash, height x width, precision, runtime version
+    (and the largest batch, for TensorRT engines built for batches)."""
     version = runtime_version(runtime) or "unknown"
-    return f"{weights.stem}-{file_hash(weights)}-{shape[0]}x{shape[1]}-{precision}-{runtime}{version}"
+    key = f"{weights.stem}-{file_hash(weights)}-{shape[0]}x{shape[1]}-{precision}-{runtime}{version}"
+    return key + (f"-b{batch}" if batch > 1 else "")
 
 
 def export_roots(weights: Path) -> list:
@@ -58,15 +60,19 @@ def export_roots(weights: Path) -> list:
 
 
 def exported_model(weights: Path, runtime: str, shape: Tuple[int, int], half: bool = False,
-                   device: str = "cpu") -> Tuple[Path, Optional[float]]:
+                   device: str = "cpu", batch: int = 1) -> Tuple[Path, Optional[float]]:
     """The export of ``weights`` for ``runtime`` at input ``shape`` (h, w): cached, or made now.
+
+    ``batch`` > 1 (TensorRT only): an engine for batches of 1..``batch`` frames; the CPU runtimes
+    take one frame per inference (ultralytics splits batches), which is also their fastest way.
 
     Returns ``(path, seconds)``; ``seconds`` is the export time, None when the cache had it.
     Raises whatever ultralytics raises when the export fails (the caller falls back to torch).
     """
     fmt, pattern = FORMATS[runtime]
     precision = "fp16" if half else "fp32"
-    key = cache_key(weights, shape, precision, runtime)
+    batch = batch if runtime == "tensorrt" else 1
+    key = cache_key(weights, shape, precision, runtime, batch)
     name = pattern.format(stem=weights.stem)
     roots = export_roots(weights)
     for root in roots:
@@ -83,6 +89,8 @@ def exported_model(weights: Path, runtime: str, shape: Tuple[int, int], half: bo
         private = work / weights.name
         shutil.copyfile(weights, private)
         options = {"quantize": 16} if half else {}   # ultralytics 8.4's name for half
+        if batch > 1:
+            options.update(batch=batch, dynamic=True)
         from ultralytics.utils import LOGGER
 
         level = LOGGER.level

@@ -122,7 +122,7 @@ class YoloDetector:
     def __init__(self, model: str = "yolo11n.pt", imgsz: int = 640, conf: float = 0.25,
                  iou: float = 0.7, classes=None, device: Optional[str] = None, half: Optional[bool] = False,
                  weights_dir: Optional[str] = None, threads: Optional[int] = None,
-                 runtime: Optional[str] = "auto") -> None:
+                 runtime: Optional[str] = "auto", batch: int = 1) -> None:
         from ultralytics import YOLO
 
         path = resolve_weights(model, weights_dir)
@@ -162,6 +162,7 @@ class YoloDetector:
         # ultralytics 8.4 calls FP16 `quantize=16`; pass it only when asked so CPU runs stay quiet
         self._precision = {"quantize": 16} if self.half and given == "torch" else {}
         self._pending_export = given == "torch" and self.runtime != "torch"
+        self.batch = max(1, int(batch))   # TensorRT engines are built for up to this many frames
         self._fp32 = given != "openvino"   # an OpenVINO model given as is: set to FP32 on its first frames
 
     def _export(self, frame_shape: Tuple[int, int]) -> None:
@@ -175,7 +176,7 @@ class YoloDetector:
         name = RUNTIME_NAMES[self.runtime]
         try:
             path, seconds = exported_model(self.weights, self.runtime, shape, half=self.half,
-                                           device=self.device)
+                                           device=self.device, batch=self.batch)
             model = YOLO(str(path), task="detect")
         except Exception as err:   # the exporter can fail in many ways; torch always works
             reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
