@@ -48,6 +48,10 @@ CODEC_NAMES = ("h264", "mp4v")
 FRAGMENT_S = 1.0           # live streams: a key frame, hence a finished fragment, every second
 X264_PRESET = "veryfast"   # measured in docs/benchmarks.md: encoding must not slow the pipeline
 X264_CRF = "23"            # libx264's default quality
+# zerolatency: no look-ahead, no B-frames, slice threads: each frame's packet comes out as the frame
+# goes in, so the bytes on disk are the frames written (the disk-full check stays exact, a killed
+# stream loses at most its last fragment) instead of ~20 frames buffered inside the encoder
+X264_TUNE = "zerolatency"
 
 
 def h264_encoder() -> Optional[str]:
@@ -69,14 +73,22 @@ class _PyAvWriter:
         import av
 
         movflags = "frag_keyframe+empty_moov+default_base_moof" if live else "+faststart"
-        self.container = av.open(str(path), mode="w", format="mp4", options={"movflags": movflags})
+        # our own unbuffered file: given a path, FFmpeg kept the whole video in memory until close
+        # (measured: 170 KB written, 28 bytes on disk), so a killed run lost it all and the
+        # disk-full check saw nothing; through a file object only PyAV's 32 KiB buffer is held
+        self.file = open(path, "wb", buffering=0)
+        try:
+            self.container = av.open(self.file, mode="w", format="mp4", options={"movflags": movflags})
+        except BaseException:
+            self.file.close()
+            raise
         rate = Fraction(fps).limit_denominator(1001)
         stream = self.container.add_stream(encoder, rate=rate)
         # yuv420p needs even sizes: odd frames get one black row/column (see write)
         stream.width, stream.height = width + width % 2, height + height % 2
         stream.pix_fmt = "yuv420p"
         if encoder == "libx264":
-            stream.options = {"preset": X264_PRESET, "crf": X264_CRF}
+            stream.options = {"preset": X264_PRESET, "crf": X264_CRF, "tune": X264_TUNE}
         if live:
             stream.codec_context.gop_size = max(1, round(fps * FRAGMENT_S))
         self.stream = stream
@@ -99,7 +111,10 @@ class _PyAvWriter:
             for packet in self.stream.encode(None):   # flush the encoder's delayed frames
                 self.container.mux(packet)
         finally:
-            self.container.close()
+            try:
+                self.container.close()
+            finally:
+                self.file.close()
 
 
 class _OpenCvWriter:
@@ -178,11 +193,9 @@ class VideoSink:
         if self._last_size and not self.path.exists():
             raise OSError(errno.ENOENT, "video file was deleted (was the output folder removed?)", str(self.path))
         free = st.f_bavail * st.f_frsize
-        # the mp4 trailer (index; with +faststart the whole file is rewritten once) grows with the
-        # frame count; keep room for it and summary.json
+        # the mp4 index grows with the frame count (+faststart moves it to the front in place, which
+        # needs only the index's size again); keep room for it and summary.json
         reserve = MIN_FREE_BYTES + 64 * self.frames_written + 4 * self._frame_bytes
-        if self.codec == "h264" and not self.live:
-            reserve += self._last_size   # +faststart copies the file once on close
         if free < reserve:
             raise OSError(errno.ENOSPC, f"disk almost full ({free // 1024} KiB left), stopped before it fills "
                           "so the video can be finalised", str(self.path))
