@@ -172,6 +172,7 @@ def test_openvino_reid_embeddings_match_onnxruntime(frames):
     """OSNet on OpenVINO (the same .onnx file) gives ONNX Runtime's embeddings."""
     pytest.importorskip("openvino")
     from helpers import MODELS
+    from tracker.reid import load_embedder
     from tracker.reid.onnx import OnnxEmbedder
     from tracker.reid.openvino import OpenVinoEmbedder
 
@@ -179,7 +180,9 @@ def test_openvino_reid_embeddings_match_onnxruntime(frames):
     boxes = np.array([[100, 200, 180, 420], [900, 300, 980, 520], [1500, 400, 1600, 700],
                       [40, 40, 30, 50]], np.float32)   # the last covers no pixel: a zero row
     reference = OnnxEmbedder(MODELS / "osnet_x0_25_msmt17.onnx").embed(image, boxes)
-    ours = OpenVinoEmbedder(MODELS / "osnet_x0_25_msmt17.onnx").embed(image, boxes)
+    embedder = load_embedder(str(MODELS / "osnet_x0_25_msmt17.onnx"), runtime="openvino")
+    assert isinstance(embedder, OpenVinoEmbedder)
+    ours = embedder.embed(image, boxes)
     assert ours.shape == reference.shape == (4, 512)
     cosine = (ours[:3] * reference[:3]).sum(1)
     assert np.all(cosine > 0.999), cosine

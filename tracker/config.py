@@ -55,6 +55,7 @@ class ReidConfig:
     model: Optional[str] = None        # .onnx/.pth path or name; None = motion only
     device: Optional[str] = None       # defaults to the detector's device
     half: bool = False
+    runtime: str = "auto"              # .onnx models on the CPU: auto | onnx | openvino
 
 
 @dataclass
@@ -152,6 +153,7 @@ _RANGES = {
     "detector.runtime": (lambda v: v in ("auto", "torch", "onnx", "openvino", "tensorrt"),
                          "one of auto, torch, onnx, openvino, tensorrt"),
     "output.video_codec": (lambda v: v in ("h264", "mp4v"), "h264 or mp4v"),
+    "reid.runtime": (lambda v: v in ("auto", "onnx", "openvino"), "one of auto, onnx, openvino"),
 }
 
 

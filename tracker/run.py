@@ -204,7 +204,7 @@ class Run:
             from .reid import load_embedder
 
             self.embedder = load_embedder(cfg.reid.model, device=cfg.reid.device or d.device or "cpu",
-                                          half=cfg.reid.half)
+                                          half=cfg.reid.half, runtime=cfg.reid.runtime)
         # fail on a bad tracker name/parameter now, before any file is written
         probe = make_tracker(cfg.tracker.name, overrides=dict(cfg.tracker.params), frame_rate=30.0)
         embed_min_score = probe.embedding_min_score()
