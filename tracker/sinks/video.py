@@ -69,14 +69,15 @@ def h264_encoder() -> Optional[str]:
 class _PyAvWriter:
     """H.264 yuv420p into MP4 with PyAV: ``+faststart`` for files, fragments for live streams."""
 
-    def __init__(self, path: Path, fps: float, width: int, height: int, encoder: str, live: bool) -> None:
+    def __init__(self, file, fps: float, width: int, height: int, encoder: str, live: bool) -> None:
         import av
 
         movflags = "frag_keyframe+empty_moov+default_base_moof" if live else "+faststart"
-        # our own unbuffered file: given a path, FFmpeg kept the whole video in memory until close
-        # (measured: 170 KB written, 28 bytes on disk), so a killed run lost it all and the
-        # disk-full check saw nothing; through a file object only PyAV's 32 KiB buffer is held
-        self.file = open(path, "wb", buffering=0)
+        # ``file``: our own unbuffered file object. Given a path, FFmpeg kept the whole video in
+        # memory until close (measured: 170 KB written, 28 bytes on disk), so a killed run lost it
+        # all and the disk-full check saw nothing; through a file object only PyAV's 32 KiB buffer
+        # is held
+        self.file = file
         try:
             self.container = av.open(self.file, mode="w", format="mp4", options={"movflags": movflags})
         except BaseException:
@@ -156,18 +157,27 @@ class VideoSink:
         self.encode_s = 0.0     # time spent drawing + encoding (in the sink's thread)
         self._frame_bytes = 0   # largest growth of the file per frame so far
         self._last_size = 0
+        self._encoder = h264_encoder() if codec == "h264" else None
+        self._file = None
+        if self._encoder is not None:
+            # the file is created now, in the caller's thread: the sink's thread opens the encoder on
+            # the first frame, which may come after the folder stopped being writable
+            self.path = self.path.with_suffix(".mp4")
+            try:
+                self._file = open(self.path, "wb", buffering=0)
+            except OSError as err:
+                raise UserError(f"cannot write video {self.path}: {err.strerror or err} "
+                                "(check the folder is writable, or use --no-video)") from None
 
     def _open(self, width: int, height: int) -> None:
         if self.codec == "h264":
-            encoder = h264_encoder()
-            if encoder is not None:
-                path = self.path.with_suffix(".mp4")
+            if self._encoder is not None:
                 try:
-                    self._writer = _PyAvWriter(path, self.fps, width, height, encoder, self.live)
-                    self.path = path
+                    self._writer = _PyAvWriter(self._file, self.fps, width, height, self._encoder, self.live)
                     return
                 except Exception as err:   # an encoder that will not open: still write a video
                     reason = f"{type(err).__name__}: {err}"
+                    self._file = None      # closed by the writer
             else:
                 reason = "PyAV (pip install av) with libx264 is not installed"
             log.warning(f"no H.264 encoder ({reason}); writing mp4v, which browsers do not play")
@@ -225,3 +235,6 @@ class VideoSink:
         if self._writer is not None:
             writer, self._writer = self._writer, None
             writer.release()
+        elif self._file is not None:   # no frame came: an empty file, like OpenCV leaves
+            self._file.close()
+        self._file = None
