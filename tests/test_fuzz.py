@@ -122,7 +122,7 @@ def _check_config(cfg: Config) -> None:
     assert isinstance(cfg, Config)
     d = cfg.detector
     assert isinstance(d.conf, float) and isinstance(d.imgsz, int) and not isinstance(d.imgsz, bool)
-    assert isinstance(d.half, bool) and isinstance(cfg.output.video, bool) and isinstance(cfg.quiet, bool)
+    assert (d.half is None or isinstance(d.half, bool)) and isinstance(cfg.output.video, bool) and isinstance(cfg.quiet, bool)
     assert d.model is None or isinstance(d.model, str)
     assert isinstance(cfg.tracker.name, str) and isinstance(cfg.tracker.params, dict)
     assert cfg.source.max_frames is None or isinstance(cfg.source.max_frames, int) and cfg.source.max_frames >= 1

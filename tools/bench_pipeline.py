@@ -1,14 +1,24 @@
 #!/usr/bin/env python
 """End-to-end speed and memory: our `track` vs ultralytics `yolo track`, same model, same video.
 
-Both commands run as subprocesses, alternating (ours, peer, ours, peer, ...) so that load on the
-shared machine affects both alike. For each run we record wall time (process start to exit, model
-loading included for both), frames/s = frames / wall time, and the peak resident memory of the
-process tree (sampled every 20 ms with psutil). Both save an annotated video.
+Rows, run as subprocesses in one alternating loop (each round runs every row once) so that load on
+the shared machine affects all alike:
+
+* ``track`` — ours, default runtime (``auto``: OpenVINO on x86 CPUs), H.264 video, CSV, MOT;
+* ``track --no-video`` — the same without the video: the cost of drawing + H.264 encoding;
+* ``yolo track`` — ultralytics on the ``.pt`` model (torch), ``save=True``;
+* ``yolo track`` OpenVINO — ultralytics on the same model exported by ``yolo export
+  format=openvino`` (its default 640x640 input, as a user would do it), ``save=True``.
+
+For each run: wall time (process start to exit, model loading included for all), frames/s =
+frames / wall time, and the peak resident memory of the process tree (sampled every 20 ms with
+psutil). Before the rounds, both exports are timed from an empty cache (first-run cost, reported
+separately); the rounds then use the cached exports.
 
 Usage:
     python tools/bench_pipeline.py ../shared/videos/people_walking.mp4 \
         --model ../shared/models/yolo11n.pt --rounds 2 [--markdown docs/benchmarks.md]
+    (--no-openvino-peer: skip the OpenVINO peer, e.g. on a machine without openvino)
 
 Soak (``--soak [N]``, default 100,000 frames): no video and no subprocess. N frames of synthetic
 precomputed detections (a few dozen moving boxes, objects entering and leaving, misses and jitter,
@@ -25,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -236,6 +247,7 @@ def run_measured(cmd, env) -> tuple:
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
         print(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{err[-2000:]}", file=sys.stderr)
+    run_measured.stderr = err   # the last run's stderr (export time lines)
     return wall, peak / 2**20, proc.returncode
 
 
@@ -253,6 +265,8 @@ def main(argv=None) -> int:
                    help="ultralytics tracker YAML (botsort.yaml is `yolo track`'s default)")
     p.add_argument("--ours-args", default="", help="extra arguments for `track`, e.g. '--batch 4'")
     p.add_argument("--markdown", help="append the result table to this Markdown file")
+    p.add_argument("--no-openvino-peer", dest="openvino_peer", action="store_false",
+                   help="skip the `yolo track` row on the model exported to OpenVINO")
     a = p.parse_args(argv)
     if a.soak:
         cmd_line = "python tools/bench_pipeline.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -271,23 +285,49 @@ def main(argv=None) -> int:
     cap = cv2.VideoCapture(a.video)
     frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     cap.release()
-    env = dict(os.environ, YOLO_VERBOSE="False")
     work = Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
-    ours_cmd = [str(BIN / "track"), a.video, "--model", a.model, "--quiet", "--out", str(work / "ours")]
+    # a fresh export cache: the first `track` run below pays (and reports) the export
+    env = dict(os.environ, YOLO_VERBOSE="False", TRACKER_CACHE_DIR=str(work / "cache"))
+    ours_cmd = [str(BIN / "track"), a.video, "--model", a.model, "--out", str(work / "ours")]
     if a.tracker:
         ours_cmd += ["--tracker", a.tracker]
     ours_cmd += a.ours_args.split()
-    peer_cmd = [str(BIN / "yolo"), "track", f"model={a.model}", f"source={a.video}", "save=True",
-                f"tracker={a.peer_tracker}", f"project={work}", "name=peer", "exist_ok=True", "verbose=False"]
-    results = {"track": [], "yolo track": []}
+    # a copy of the weights: `yolo export` writes next to them (the shared folder is read-only)
+    peer_weights = work / Path(a.model).name
+    shutil.copyfile(a.model, peer_weights)
+
+    def peer_cmd(model, name):
+        return [str(BIN / "yolo"), "track", f"model={model}", f"source={a.video}", "save=True",
+                f"tracker={a.peer_tracker}", f"project={work}", f"name={name}", "exist_ok=True",
+                "verbose=False"]
+
+    rows = {"track": ours_cmd + ["--quiet"], "track --no-video": ours_cmd + ["--quiet", "--no-video"],
+            "yolo track": peer_cmd(peer_weights, "peer")}
+    export = {}
+    wall, _, rc = run_measured(ours_cmd + ["--max-frames", "1", "--no-video"], env)
+    match = re.search(r"exported in ([0-9.]+) s", run_measured.stderr)
+    export["track"] = (float(match.group(1)) if match else None, wall)
+    if rc != 0:
+        return 1
+    if a.openvino_peer:
+        start = time.perf_counter()
+        rc = subprocess.run([str(BIN / "yolo"), "export", f"model={peer_weights}", "format=openvino"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env).returncode
+        export["yolo track OpenVINO"] = (time.perf_counter() - start, None)
+        if rc != 0:
+            print("yolo export format=openvino failed", file=sys.stderr)
+            return 1
+        rows["yolo track OpenVINO"] = peer_cmd(work / f"{peer_weights.stem}_openvino_model", "peer_ov")
+    results = {name: [] for name in rows}
     for r in range(a.rounds):
-        for name, cmd in (("track", ours_cmd), ("yolo track", peer_cmd)):
-            shutil.rmtree(work / ("ours" if name == "track" else "peer"), ignore_errors=True)
+        for name, cmd in rows.items():
+            for folder in ("ours", "peer", "peer_ov"):
+                shutil.rmtree(work / folder, ignore_errors=True)
             wall, peak, rc = run_measured(cmd, env)
             if rc != 0:
                 return 1
             results[name].append((wall, peak))
-            print(f"round {r + 1} {name:10s}: {wall:7.1f} s  {frames / wall:6.2f} fps  peak {peak:7.0f} MiB",
+            print(f"round {r + 1} {name:20s}: {wall:7.1f} s  {frames / wall:6.2f} fps  peak {peak:7.0f} MiB",
                   flush=True)
     shutil.rmtree(work, ignore_errors=True)
 
@@ -297,19 +337,26 @@ def main(argv=None) -> int:
     def peak(name):
         return max(m for _, m in results[name])
 
-    ratio_fps = fps("track") / fps("yolo track")
-    ratio_mem = peak("track") / peak("yolo track")
+    labels = {"track": "`track` (ours, runtime auto, H.264 video)",
+              "track --no-video": "`track --no-video` (ours, no video: encoding cost)",
+              "yolo track": "`yolo track` (ultralytics, torch, save=True)",
+              "yolo track OpenVINO": "`yolo track` (ultralytics, same model exported to OpenVINO, save=True)"}
     cmd_line = "python tools/bench_pipeline.py " + " ".join(argv if argv is not None else sys.argv[1:])
     table = [
         f"Command: `{cmd_line}` ({frames} frames, {a.rounds} alternating rounds, median fps, max peak RSS)",
         "",
-        "| pipeline | frames/s | peak memory (MiB) |",
-        "|---|---:|---:|",
-        f"| `track` (ours) | {fps('track'):.2f} | {peak('track'):.0f} |",
-        f"| `yolo track` (ultralytics, save=True) | {fps('yolo track'):.2f} | {peak('yolo track'):.0f} |",
-        f"| **ratio ours / peer** | **{ratio_fps:.2f}×** | **{ratio_mem:.2f}×** |",
-        "",
+        "| pipeline | frames/s | peak memory (MiB) | ours / this (fps) | ours / this (memory) |",
+        "|---|---:|---:|---:|---:|",
     ]
+    for name in rows:
+        table.append(f"| {labels[name]} | {fps(name):.2f} | {peak(name):.0f} | "
+                     f"{fps('track') / fps(name):.2f}x | {peak('track') / peak(name):.2f}x |")
+    ours_export, ours_first = export["track"]
+    table += ["", "First-run export (an empty cache; later runs reuse it): "
+              f"`track` {ours_export if ours_export is None else round(ours_export, 1)} s "
+              f"(its whole first 1-frame run: {ours_first:.1f} s)"
+              + (f", `yolo export format=openvino` {export['yolo track OpenVINO'][0]:.1f} s"
+                 if "yolo track OpenVINO" in export else "") + ".", ""]
     print("\n".join(table))
     if a.markdown:
         with open(a.markdown, "a") as fh:

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Measure ReID embedding throughput: a batch of 32 real person crops, ONNX Runtime vs torch.
+"""Measure ReID embedding throughput: a batch of 32 real person crops, ONNX Runtime vs torch vs
+OpenVINO (the same .onnx file).
 
 Crops are MOT17-04 ground-truth people from one 1920x1080 frame. For each embedder the batch is
 embedded ``--repeat`` times after a warm-up; the median and best time per batch are reported, plus the
@@ -75,6 +76,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="torch and ONNX Runtime CPU threads")
     p.add_argument("--device", default="cpu")
     p.add_argument("--half", action="store_true", help="float16 for torch models (GPU only)")
+    p.add_argument("--no-openvino", dest="openvino", action="store_false",
+                   help="skip the OpenVINO rows (the .onnx models run by OpenVINO)")
     return p.parse_args(argv)
 
 
@@ -99,8 +102,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     row("crops: cv2 resize per box (used)", timings_ms(lambda: crop_boxes(image, boxes), args.repeat))
     row("crops: roi_align on the frame tensor", timings_ms(lambda: roi_align_crops(image, boxes), args.repeat))
     row("normalise to network input", timings_ms(lambda: to_network_input(crops), args.repeat))
-    for spec in args.models:
-        emb = load_embedder(spec, device=args.device, half=args.half)
+    embedders = [load_embedder(spec, device=args.device, half=args.half) for spec in args.models]
+    if args.device == "cpu" and args.openvino:   # the same .onnx files on OpenVINO
+        from tracker.reid.openvino import OpenVinoEmbedder
+
+        embedders += [OpenVinoEmbedder(spec, threads=args.threads) for spec in args.models
+                      if spec.endswith(".onnx")]
+    for emb in embedders:
         row(f"embed: {emb.name}", timings_ms(lambda: emb.embed_crops(crops), args.repeat))
         row(f"crop + embed: {emb.name}", timings_ms(lambda: emb.embed(image, boxes), args.repeat))
     print("\n".join(rows))

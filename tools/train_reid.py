@@ -42,8 +42,8 @@ from tracker.reid.backbone import BACKBONES, backbone_arch_from_state_dict, buil
 from tracker.reid.crops import REID_INPUT_HW, crop_boxes, to_network_input  # noqa: E402
 from tracker.reid.factory import TORCH_SUFFIXES, load_torch_checkpoint, resolve_reid_weights  # noqa: E402
 from tracker.reid.metrics import retrieval_metrics, split_query_gallery  # noqa: E402
-from tracker.reid.osnet import (OSNET_CHANNELS, OSNet, TorchEmbedder, build_osnet,  # noqa: E402
-                                osnet_arch_from_state_dict)
+from tracker.reid.osnet import OSNET_CHANNELS, OSNet, build_osnet, osnet_arch_from_state_dict  # noqa: E402
+from tracker.reid.torch_embedder import TorchEmbedder  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------- data

@@ -59,7 +59,10 @@ def add_track_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--iou", type=float, help="NMS IoU threshold")
     g.add_argument("--classes", help="class names or ids to keep, e.g. person,car or 0,2")
     g.add_argument("--device", help="cpu, cuda, cuda:N (default: GPU when available)")
-    g.add_argument("--half", action="store_true", default=None, help="FP16 inference (GPU only)")
+    g.add_argument("--half", action="store_true", default=None, help="FP16 inference (default on a GPU)")
+    g.add_argument("--runtime", choices=["auto", "torch", "onnx", "openvino", "tensorrt"],
+                   help="inference runtime (default auto: OpenVINO on x86 CPUs, TensorRT on NVIDIA GPUs "
+                        "when installed, else torch); .pt models are exported once and cached")
     g.add_argument("--batch", type=int, help="frames per inference call")
     g = p.add_argument_group("tracker")
     g.add_argument("--tracker", help="tracker name or YAML path (see configs/trackers/)")
@@ -76,6 +79,8 @@ def add_track_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--name", help="run name under runs/track/")
     g.add_argument("--no-video", action="store_true", help="skip the annotated video")
     g.add_argument("--trails", type=int, help="draw the last N positions of each track")
+    g.add_argument("--video-codec", choices=["h264", "mp4v"],
+                   help="annotated video codec (default h264; mp4v when no H.264 encoder exists)")
     g.add_argument("--segment", help="rotate outputs every e.g. 10m, 1h or 500MB (streams)")
     g = p.add_argument_group("analytics (see 'track analyze -h')")
     add_analytics_args(g)
@@ -122,7 +127,8 @@ def _overrides_from_args(a: argparse.Namespace) -> List[str]:
         "detector": "detector.name", "model": "detector.model", "weights_dir": "detector.weights_dir",
         "detections": "detector.detections", "imgsz": "detector.imgsz", "conf": "detector.conf",
         "iou": "detector.iou", "classes": "detector.classes", "device": "detector.device",
-        "half": "detector.half", "batch": "detector.batch", "tracker": "tracker.name",
+        "half": "detector.half", "runtime": "detector.runtime", "video_codec": "output.video_codec",
+        "batch": "detector.batch", "tracker": "tracker.name",
         "reid": "reid.model", "max_frames": "source.max_frames", "vid_stride": "source.vid_stride",
         "fps": "source.fps", "realtime": "source.realtime", "out": "output.dir", "name": "output.name",
         "trails": "output.trails", "segment": "output.segment",

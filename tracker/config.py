@@ -48,7 +48,8 @@ class DetectorConfig:
     iou: float = 0.7
     classes: Optional[str] = None      # "person,car" or "0,2"; None = all
     device: Optional[str] = None       # cpu | cuda:0 | None = auto
-    half: bool = False                 # FP16 inference, GPU only
+    half: Optional[bool] = None        # FP16 inference; None = on a GPU, never on the CPU
+    runtime: str = "auto"              # auto | torch | onnx | openvino | tensorrt
     batch: int = 1                     # frames per inference call (files only)
     threads: Optional[int] = None      # CPU inference threads; None = every core
 
@@ -64,6 +65,7 @@ class ReidConfig:
     model: Optional[str] = None        # .onnx/.pth path or name; None = motion only
     device: Optional[str] = None       # defaults to the detector's device
     half: bool = False
+    runtime: str = "auto"              # .onnx models on the CPU: auto | onnx | openvino
 
 
 @dataclass
@@ -94,6 +96,7 @@ class OutputConfig:
     mot: bool = True
     trails: int = 0                    # draw the last N centre points of each track
     segment: Optional[str] = None      # rotate outputs every e.g. "10m" / "1h" / "500MB" (streams)
+    video_codec: str = "h264"          # h264 (plays everywhere) | mp4v (fallback without an H.264 encoder)
 
 
 @dataclass
@@ -193,6 +196,14 @@ _RANGES = {
 }
 
 
+# keys that take one of a few words: key -> the words
+_CHOICES = {
+    "detector.runtime": ("auto", "torch", "onnx", "openvino", "tensorrt"),
+    "output.video_codec": ("h264", "mp4v"),
+    "reid.runtime": ("auto", "onnx", "openvino"),
+}
+
+
 def _check_ranges(cfg: Config) -> None:
     """Values of the right type but outside their range (``--vid-stride 0``, ``conf: 1.5``, NaN,
     ``1e308``) are reported by key too, before anything runs."""
@@ -204,6 +215,11 @@ def _check_ranges(cfg: Config) -> None:
         if not (math.isfinite(value) and low <= value <= high):
             why = f" ({note[0]})" if note else ""
             raise UserError(f"config key '{key}' must be between {low:g} and {high:g}{why}, got {value!r}")
+    for key, words in _CHOICES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value not in words:
+            raise UserError(f"config key '{key}' must be one of {', '.join(words)}, got {value!r}")
 
 
 def _apply(cfg: Config, data: Dict[str, Any], origin: str) -> None:

@@ -156,7 +156,7 @@ class SourceOutputs:
         if cfg.output.video:
             fps = source.fps / (cfg.source.vid_stride if not source.is_live else 1) if source.fps else 30.0
             self.video = VideoSink(self.dir / f"{safe_stem(source.name)}{suffix}.mp4", fps, self.names,
-                                   cfg.output.trails)
+                                   cfg.output.trails, codec=cfg.output.video_codec, live=source.is_live)
             if self.analytics is not None:
                 self.video.overlay = self.analytics.overlay
             self.sinks.append(BackgroundSink(self.video))
@@ -258,13 +258,14 @@ class Run:
         else:
             self.detector = make_detector(d.name, d.model, d.detections, d.imgsz, d.conf, d.iou, d.classes,
                                           d.device, d.half, d.weights_dir, threads=d.threads,
-                                          max_frame=source_length(self.sources[0], cfg) if det_files else None)
+                                          max_frame=source_length(self.sources[0], cfg) if det_files else None,
+                                          runtime=d.runtime, batch=d.batch)
         self.embedder = None
         if cfg.reid.model:
             from .reid import load_embedder
 
             self.embedder = load_embedder(cfg.reid.model, device=cfg.reid.device or d.device or "cpu",
-                                          half=cfg.reid.half)
+                                          half=cfg.reid.half, runtime=cfg.reid.runtime)
         # fail on a bad tracker name/parameter now, before any file is written
         probe = make_tracker(cfg.tracker.name, overrides=dict(cfg.tracker.params), frame_rate=30.0)
         embed_min_score = probe.embedding_min_score()

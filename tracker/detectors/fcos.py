@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..types import Detections, Frame
 from .classes import COCO80, COCO80_NAMES, parse_classes
 from .weights import resolve_weights
-from .yolo import cpu_threads, select_device, set_cpu_threads
+from ..runtimes import cpu_threads, select_device, set_cpu_threads
 
 
 def _coco91_to_80() -> Dict[int, int]:

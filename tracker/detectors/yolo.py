@@ -1,82 +1,147 @@
-"""Ultralytics YOLO detector (any ``.pt`` / ``.onnx`` / model name ultralytics can load).
+"""Ultralytics YOLO detector (any ``.pt`` / ``.onnx`` / ``_openvino_model`` / ``.engine`` model).
+
+``runtime`` says what runs the network (``tracker/runtimes.py`` chooses; ``auto`` = the fastest the
+machine has): a ``.pt`` model is exported once to that runtime by ultralytics' exporter and the
+export is cached (``detectors/export.py``). The export happens on the first frames, so its input
+shape is the letterbox of the video's own aspect ratio (384x640 for 16:9 at imgsz 640: 40% fewer
+pixels than a 640x640 square, the same boxes as torch, which also letterboxes rectangularly).
+A model given as ``.onnx`` / ``_openvino_model`` / ``.engine`` is used as it is. A failed export
+falls back to torch with one warning line.
 
 Example:
     >>> det = YoloDetector("yolo11n.pt", conf=0.3, classes="person")   # doctest: +SKIP
     >>> [d.xyxy.shape for d in det.detect(frames)]                      # doctest: +SKIP
+    >>> det.runtime                                                     # doctest: +SKIP
+    'openvino'
 """
 from __future__ import annotations
 
+import gc
 import logging
-import os
+import math
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import UserError
+from ..runtimes import choose_runtime, cpu_threads, runtime_version, select_device, set_cpu_threads
 from ..types import Detections, Frame
 from .classes import parse_classes
 from .weights import check_detector_model, missing_weights_message, resolve_weights
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("tracker")
+
+RUNTIME_NAMES = {"torch": "torch", "onnx": "ONNX Runtime", "openvino": "OpenVINO", "tensorrt": "TensorRT"}
 
 
-def select_device(device: Optional[str]) -> str:
-    """``None``/"auto" → "cuda:0" when a GPU is visible, else "cpu"; other values are checked."""
-    import torch
+def runtime_of_model(path: str) -> str:
+    """The runtime a model file or folder is for, from its name.
 
-    if device in (None, "", "auto"):
-        return "cuda:0" if torch.cuda.is_available() else "cpu"
-    device = str(device)
-    if device.isdigit():
-        device = f"cuda:{device}"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {device} asked for a GPU but none is available; use --device cpu")
-    if device not in ("cpu", "mps") and not device.startswith("cuda"):
-        raise UserError(f"unknown --device '{device}': use cpu, cuda, cuda:N or mps")
-    return device
-
-
-def cpu_threads(requested: Optional[int] = None) -> int:
-    """Threads for CPU inference: ``requested``, else every core this process may use."""
-    if requested:
-        return max(1, int(requested))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def set_cpu_threads(device: str, threads: int) -> None:
-    """Give torch ``threads`` intra-op threads for CPU inference.
-
-    ultralytics pins torch to ``cpu_count - 1`` threads (1 on a 2-core machine) when it selects a
-    CPU device, a setting meant for training data loaders; for inference all cores are faster
-    (measured on 2 cores: 63 → 40 ms per 640×384 frame for yolo11n). Checked on every call because
-    ultralytics may reset it when it sets up its predictor.
+    >>> runtime_of_model("a/yolo11n.pt"), runtime_of_model("y.onnx"), runtime_of_model("y_openvino_model/")
+    ('torch', 'onnx', 'openvino')
     """
-    import torch
+    name = str(path).rstrip("/\\").lower()
+    if name.endswith(".onnx"):
+        return "onnx"
+    if name.endswith("_openvino_model") or name.endswith(".xml"):
+        return "openvino"
+    if name.endswith(".engine"):
+        return "tensorrt"
+    return "torch"
 
-    if device == "cpu" and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
+
+def letterbox_shape(height: int, width: int, imgsz: int, stride: int = 32) -> Tuple[int, int]:
+    """The (h, w) network input ultralytics letterboxes a ``height x width`` frame to.
+
+    The long side becomes ``imgsz``, the short side is scaled alike and padded up to a multiple of
+    ``stride`` (ultralytics' ``LetterBox(auto=True)``).
+
+    >>> letterbox_shape(432, 768, 640), letterbox_shape(1080, 1920, 640), letterbox_shape(480, 480, 640)
+    ((384, 640), (384, 640), (640, 640))
+    """
+    imgsz = int(math.ceil(imgsz / stride) * stride)
+    r = imgsz / max(height, width)
+    h, w = round(height * r), round(width * r)
+    return int(math.ceil(h / stride) * stride), int(math.ceil(w / stride) * stride)
+
+
+def _fixed_imgsz(model_dir: Path) -> Optional[List[int]]:
+    """Input size recorded by ultralytics in an ``_openvino_model`` folder's metadata.yaml."""
+    meta = model_dir / "metadata.yaml"
+    if not meta.is_file():
+        return None
+    import yaml
+
+    imgsz = (yaml.safe_load(meta.read_text()) or {}).get("imgsz")
+    return [int(v) for v in imgsz] if isinstance(imgsz, (list, tuple)) else None
+
+
+def openvino_fp32(yolo, frame_shape: Tuple[int, int], imgsz, device: str = "cpu") -> bool:
+    """Make ultralytics' OpenVINO backend compute in FP32. Returns False where it could not.
+
+    On CPUs with bf16 units (AVX512_BF16/AMX) OpenVINO computes in bf16 unless told otherwise, and
+    ultralytics does not tell it: measured here, bf16 moves scores by up to 0.04 and boxes to IoU
+    0.97 against torch, FP32 matches torch exactly (tests/test_runtimes.py) at the same speed. The
+    backend only exists after a first prediction, so this runs one on a black frame (the warm-up
+    ultralytics would do anyway) and compiles the model again with the FP32 hint.
+    """
+    import openvino as ov
+
+    # the same device as later calls: ultralytics builds a new predictor when the device changes
+    yolo.predict(np.zeros((*frame_shape, 3), np.uint8), imgsz=imgsz, device=device, verbose=False)
+    autobackend = getattr(getattr(yolo, "predictor", None), "model", None)
+    backend = getattr(autobackend, "backend", autobackend)   # ultralytics >= 8.4 has backend classes
+    compiled = getattr(backend, "ov_compiled_model", None)
+    if compiled is None:
+        return False
+    if compiled.get_property("INFERENCE_PRECISION_HINT") == ov.Type.f32:
+        return True
+    where = Path(str(getattr(yolo, "ckpt_path", None) or getattr(yolo, "model_name", "")))
+    xml = next(where.glob("*.xml"), None) if where.is_dir() else where if where.suffix == ".xml" else None
+    if xml is None:
+        return False
+    core = ov.Core()
+    devices = compiled.get_property("EXECUTION_DEVICES")
+    backend.ov_compiled_model = compiled = None   # free the first compile before the second (peak memory)
+    gc.collect()
+    backend.ov_compiled_model = core.compile_model(
+        core.read_model(str(xml)), devices[0] if devices else "CPU",
+        {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": ov.Type.f32})
+    return True
 
 
 class YoloDetector:
-    """Runs an ultralytics model on batches of frames."""
+    """Runs an ultralytics model on batches of frames.
+
+    Attributes:
+        runtime: what runs the network now ("torch", "onnx", "openvino", "tensorrt").
+        export_s: seconds this run spent exporting the model (None: none, or taken from the cache).
+    """
 
     def __init__(self, model: str = "yolo11n.pt", imgsz: int = 640, conf: float = 0.25,
-                 iou: float = 0.7, classes=None, device: Optional[str] = None, half: bool = False,
-                 weights_dir: Optional[str] = None, threads: Optional[int] = None) -> None:
+                 iou: float = 0.7, classes=None, device: Optional[str] = None, half: Optional[bool] = False,
+                 weights_dir: Optional[str] = None, threads: Optional[int] = None,
+                 runtime: Optional[str] = "auto", batch: int = 1) -> None:
         from ultralytics import YOLO
 
         path = resolve_weights(model, weights_dir)
-        if path == model and not Path(model).is_file() and (Path(model).parent != Path(".")):
+        if Path(path).is_dir() and runtime_of_model(path) == "openvino":
+            pass   # an exported OpenVINO folder
+        elif path == model and not Path(model).is_file() and (Path(model).parent != Path(".")):
             raise UserError(f"model file not found: {model}")
         check_detector_model(model, path)
         self.device = select_device(device)
-        self.half = bool(half) and self.device.startswith("cuda")
+        gpu = self.device.startswith("cuda")
+        given = runtime_of_model(path)
+        if given != "torch":   # an exported model is used as it is
+            self.runtime = given
+        else:
+            self.runtime = choose_runtime(runtime, self.device)
+        # half=None ("auto"): FP16 wherever a GPU runs the model; FP16 is never used on the CPU
+        self.half = bool(gpu if half is None else half) and gpu
         try:
-            task = "detect" if str(path).endswith(".onnx") else None
+            task = "detect" if given != "torch" else None
             self.model = YOLO(path, task=task) if task else YOLO(path)
             # ultralytics loads most formats lazily: reading names makes it load (and fail) here
             self.names: Dict[int, str] = {int(k): str(v) for k, v in dict(self.model.names).items()}
@@ -88,16 +153,59 @@ class YoloDetector:
         self.classes = parse_classes(classes, self.names)
         self.imgsz, self.conf, self.iou = int(imgsz), float(conf), float(iou)
         self.model_name = Path(path).name
+        self.weights = Path(getattr(self.model, "ckpt_path", None) or path)
         self.threads = cpu_threads(threads)
-        # ultralytics 8.4 renamed `half` to `quantize`; pass it only when asked so CPU runs stay quiet
-        self._precision = {"half": True} if self.half else {}
+        self.export_s: Optional[float] = None
+        self.input_shape: Optional[Tuple[int, int]] = None
+        self._predict_imgsz = self.imgsz
+        fixed = _fixed_imgsz(Path(path)) if given == "openvino" and Path(path).is_dir() else None
+        if fixed:   # a fixed-shape export: predict at the size it was exported at
+            self._predict_imgsz = fixed
+        # ultralytics 8.4 calls FP16 `quantize=16`; pass it only when asked so CPU runs stay quiet
+        self._precision = {"quantize": 16} if self.half and given == "torch" else {}
+        self._pending_export = given == "torch" and self.runtime != "torch"
+        self.batch = max(1, int(batch))   # TensorRT engines are built for up to this many frames
+        self._fp32 = given != "openvino"   # an OpenVINO model given as is: set to FP32 on its first frames
+
+    def _export(self, frame_shape: Tuple[int, int]) -> None:
+        """Swap the torch model for its export to ``self.runtime`` (cached), or stay on torch."""
+        from ultralytics import YOLO
+
+        from .export import exported_model
+
+        self._pending_export = False
+        shape = letterbox_shape(frame_shape[0], frame_shape[1], self.imgsz)
+        name = RUNTIME_NAMES[self.runtime]
+        try:
+            path, seconds = exported_model(self.weights, self.runtime, shape, half=self.half,
+                                           device=self.device, batch=self.batch)
+            model = YOLO(str(path), task="detect")
+        except Exception as err:   # the exporter can fail in many ways; torch always works
+            reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
+            log.warning(f"runtime {self.runtime}: export of {self.model_name} failed "
+                        f"({type(err).__name__}: {reason}); running on torch")
+            self.runtime = "torch"
+            return
+        self.model, self.export_s, self.input_shape = model, seconds, shape
+        self._predict_imgsz = list(shape)
+        self._precision = {}
+        if self.runtime == "openvino":
+            self._fp32 = openvino_fp32(self.model, frame_shape, self._predict_imgsz, self.device)
+        how = f"exported in {seconds:.1f} s to {path}" if seconds is not None else f"cached: {path}"
+        log.info(f"detector: {self.model_name} on {name} {runtime_version(self.runtime) or ''} "
+                 f"({'FP16' if self.half else 'FP32'}, input {shape[0]}x{shape[1]}; {how})")
 
     def detect(self, frames: Sequence[Frame]) -> List[Detections]:
         if not frames:
             return []
+        if self._pending_export:
+            self._export(frames[0].image.shape[:2])
+        if not self._fp32:
+            self._fp32 = True
+            openvino_fp32(self.model, frames[0].image.shape[:2], self._predict_imgsz, self.device)
         set_cpu_threads(self.device, self.threads)
         results = self.model.predict(
-            [f.image for f in frames], imgsz=self.imgsz, conf=self.conf, iou=self.iou,
+            [f.image for f in frames], imgsz=self._predict_imgsz, conf=self.conf, iou=self.iou,
             classes=self.classes, device=self.device, verbose=False, **self._precision,
         )
         out = []

@@ -7,7 +7,8 @@
 Modules:
     base.py       the ``Embedder`` protocol + ``BaseEmbedder`` (cropping, batching, normalising)
     crops.py      one-pass crop + resize of a frame's boxes, network input normalisation
-    osnet.py      OSNet x0.25..x1.0 in torch, loads torchreid checkpoints; ``TorchEmbedder``
+    torch_embedder.py  ``TorchEmbedder`` (any nn.Module) + ``clean_state_dict``: the bottom layer
+    osnet.py      OSNet x0.25..x1.0 in torch, loads torchreid checkpoints
     onnx.py       ``OnnxEmbedder`` (ONNX Runtime)
     backbone.py   ``TorchvisionEmbedder``: ResNet/MobileNet without classifier
     factory.py    ``load_embedder(spec, device, half)``: path or name -> embedder

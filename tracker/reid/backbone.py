@@ -20,7 +20,7 @@ import torchvision
 from torch import nn
 
 from ..errors import UserError
-from .osnet import TorchEmbedder, clean_state_dict
+from .torch_embedder import TorchEmbedder, clean_state_dict
 
 # torchvision constructor name -> the attribute holding its classifier (replaced by Identity)
 BACKBONES: Dict[str, str] = {

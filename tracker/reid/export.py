@@ -21,7 +21,7 @@ import torch
 
 from ..errors import UserError
 from .factory import TORCH_SUFFIXES, load_torch_checkpoint, resolve_reid_weights
-from .osnet import TorchEmbedder
+from .torch_embedder import TorchEmbedder
 
 
 def export_onnx(embedder: TorchEmbedder, out: Path, opset: int = 17, batch: int = 0) -> Path:

@@ -24,11 +24,12 @@ from typing import List, Optional
 import torch
 
 from ..detectors.weights import WEIGHTS_DIR_ENV, weights_dir
-from ..detectors.yolo import select_device
 from ..errors import UserError
+from ..runtimes import choose_runtime, select_device
 from .backbone import BACKBONES, TorchvisionEmbedder, backbone_arch_from_state_dict
 from .base import BaseEmbedder
-from .osnet import TorchEmbedder, clean_state_dict, osnet_arch_from_state_dict, osnet_from_state_dict
+from .osnet import osnet_arch_from_state_dict, osnet_from_state_dict
+from .torch_embedder import TorchEmbedder, clean_state_dict
 
 TORCH_SUFFIXES = (".pth", ".pt", ".tar")
 ALL_SUFFIXES = (".onnx",) + TORCH_SUFFIXES
@@ -85,10 +86,18 @@ def load_torch_checkpoint(path: Path, device: str = "cpu", half: bool = False) -
                     f"from torchreid or a torchvision {'/'.join(BACKBONES)} state_dict)")
 
 
-def load_embedder(spec: str, device: str = "cpu", half: bool = False) -> BaseEmbedder:
+# what runs an .onnx embedder on the CPU under runtime "auto": ONNX Runtime, by measurement
+# (docs/benchmarks.md, "ReID on OpenVINO vs ONNX Runtime"); "openvino" runs the same file on OpenVINO
+REID_AUTO_RUNTIME = "onnx"
+
+
+def load_embedder(spec: str, device: str = "cpu", half: bool = False,
+                  runtime: Optional[str] = "auto") -> BaseEmbedder:
     """Build the embedder ``spec`` names (see the module docstring), on ``device``.
 
     ``device``: "cpu", "cuda", "cuda:N", "N", or None/"auto" (the GPU when there is one).
+    ``runtime`` (``.onnx`` models on the CPU): "auto" (``REID_AUTO_RUNTIME``), "onnx" or
+    "openvino"; torch checkpoints always run on torch.
 
     Raises:
         UserError: the file is missing or cannot be loaded; the message names what to do.
@@ -102,6 +111,11 @@ def load_embedder(spec: str, device: str = "cpu", half: bool = False) -> BaseEmb
                         f".onnx/.pth file with --reid PATH, or set {WEIGHTS_DIR_ENV} to a folder "
                         "that holds it")
     if path.suffix.lower() == ".onnx":
+        chosen = REID_AUTO_RUNTIME if runtime in (None, "", "auto") else runtime
+        if chosen == "openvino" and device == "cpu" and choose_runtime("openvino", device) == "openvino":
+            from .openvino import OpenVinoEmbedder
+
+            return OpenVinoEmbedder(path)
         from .onnx import OnnxEmbedder  # onnxruntime is only imported when used
 
         # ``half`` is ignored: fp16 ONNX needs a converted model; torch weights do it on the fly

@@ -10,21 +10,18 @@ Example:
     >>> net = build_osnet("osnet_x0_25", num_classes=10)
     >>> sum(p.numel() for p in net.parameters()) > 100_000
     True
-    >>> emb = TorchEmbedder.from_checkpoint("../shared/models/osnet_x0_25_msmt17.pth")  # doctest: +SKIP
-    >>> emb.embed(image, boxes).shape                                                   # doctest: +SKIP
+    >>> emb = load_embedder("../shared/models/osnet_x0_25_msmt17.pth")   # doctest: +SKIP
+    >>> emb.embed(image, boxes).shape                                    # doctest: +SKIP
     (N, 512)
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..errors import UserError
-from .base import BaseEmbedder
 
 # width multiplier -> channels of (stem, stage 2, stage 3, stage 4); layers are [2, 2, 2] for all
 OSNET_CHANNELS: Dict[str, Tuple[int, int, int, int]] = {
@@ -183,19 +180,6 @@ def build_osnet(arch: str = "osnet_x0_25", num_classes: int = 1000,
 
 
 # ------------------------------------------------------------------------------------ loading
-def clean_state_dict(obj) -> Dict[str, torch.Tensor]:
-    """Unwrap ``{"state_dict": ...}``/``{"model": ...}`` and strip DataParallel ``module.`` prefixes."""
-    if isinstance(obj, dict):
-        for key in ("state_dict", "model_state_dict", "model"):
-            if key in obj and isinstance(obj[key], dict):
-                obj = obj[key]
-                break
-    if not isinstance(obj, dict):
-        raise ValueError("not a state_dict")
-    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in obj.items()
-            if isinstance(v, torch.Tensor)}
-
-
 def osnet_arch_from_state_dict(sd: Dict[str, torch.Tensor]) -> Optional[str]:
     """Which OSNet width a state_dict holds (from the stem's channel count), or None if not OSNet."""
     stem = sd.get("conv1.conv.weight")
@@ -223,46 +207,3 @@ def osnet_from_state_dict(sd: Dict[str, torch.Tensor], source: str = "checkpoint
         first = str(err).splitlines()[1:2] or [str(err)]
         raise UserError(f"{source} does not fit {arch}: {first[0].strip()}") from None
     return net
-
-
-# ----------------------------------------------------------------------------------- embedder
-class TorchEmbedder(BaseEmbedder):
-    """Runs any embedding ``nn.Module`` (eval mode, (B,3,H,W) -> (B,D)) on CPU or GPU.
-
-    Args:
-        model: the network; put in eval mode and moved to ``device`` here.
-        device: "cpu", "cuda", "cuda:1", ...
-        half: run in float16 (GPU only; ignored with a CPU device, where it is slower).
-        name: description shown in logs.
-    """
-
-    def __init__(self, model: nn.Module, device: str = "cpu", half: bool = False,
-                 name: str = "torch", input_hw: Tuple[int, int] = (256, 128), max_batch: int = 64
-                 ) -> None:
-        super().__init__(input_hw, max_batch)
-        self.device = torch.device(device)
-        self.half = bool(half) and self.device.type == "cuda"
-        # channels_last: ~2x faster depthwise/1x1 convs on CPU (oneDNN), and what GPUs prefer too
-        self.model = model.eval().to(self.device, memory_format=torch.channels_last)
-        if self.half:
-            self.model = self.model.half()
-        with torch.inference_mode():
-            probe = torch.zeros((1, 3, *self.input_hw), device=self.device,
-                                dtype=torch.float16 if self.half else torch.float32)
-            self.dim = int(self.model(probe).shape[1])
-        self.name = f"{name} (torch, {self.device}{', half' if self.half else ''})"
-
-    def _forward(self, batch: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            x = torch.from_numpy(batch).to(self.device, non_blocking=True)
-            x = x.contiguous(memory_format=torch.channels_last)
-            if self.half:
-                x = x.half()
-            return self.model(x).float().cpu().numpy()
-
-    @classmethod
-    def from_checkpoint(cls, path, device: str = "cpu", half: bool = False) -> "TorchEmbedder":
-        """Load an OSNet torchreid checkpoint (or one written by tools/train_reid.py)."""
-        from .factory import load_torch_checkpoint  # one loader for every .pth/.pt flavour
-
-        return load_torch_checkpoint(Path(path), device=device, half=half)
