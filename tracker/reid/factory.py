@@ -25,7 +25,7 @@ import torch
 
 from ..detectors.weights import WEIGHTS_DIR_ENV, weights_dir
 from ..errors import UserError
-from ..runtimes import choose_runtime, select_device
+from ..runtimes import choose_runtime, is_x86, runtime_version, select_device
 from .backbone import BACKBONES, TorchvisionEmbedder, backbone_arch_from_state_dict
 from .base import BaseEmbedder
 from .osnet import osnet_arch_from_state_dict, osnet_from_state_dict
@@ -86,9 +86,13 @@ def load_torch_checkpoint(path: Path, device: str = "cpu", half: bool = False) -
                     f"from torchreid or a torchvision {'/'.join(BACKBONES)} state_dict)")
 
 
-# what runs an .onnx embedder on the CPU under runtime "auto": ONNX Runtime, by measurement
-# (docs/benchmarks.md, "ReID on OpenVINO vs ONNX Runtime"); "openvino" runs the same file on OpenVINO
-REID_AUTO_RUNTIME = "onnx"
+def auto_reid_runtime(device: str) -> str:
+    """What runs an ``.onnx`` embedder under runtime "auto": OpenVINO on x86 CPUs where installed
+    (OSNet-x0.25, 32 crops, 2 threads: 94 vs 248 ms per batch with ONNX Runtime, docs/benchmarks.md),
+    else ONNX Runtime."""
+    if device == "cpu" and is_x86() and runtime_version("openvino"):
+        return "openvino"
+    return "onnx"
 
 
 def load_embedder(spec: str, device: str = "cpu", half: bool = False,
@@ -96,7 +100,7 @@ def load_embedder(spec: str, device: str = "cpu", half: bool = False,
     """Build the embedder ``spec`` names (see the module docstring), on ``device``.
 
     ``device``: "cpu", "cuda", "cuda:N", "N", or None/"auto" (the GPU when there is one).
-    ``runtime`` (``.onnx`` models on the CPU): "auto" (``REID_AUTO_RUNTIME``), "onnx" or
+    ``runtime`` (``.onnx`` models on the CPU): "auto" (``auto_reid_runtime``), "onnx" or
     "openvino"; torch checkpoints always run on torch.
 
     Raises:
@@ -111,7 +115,7 @@ def load_embedder(spec: str, device: str = "cpu", half: bool = False,
                         f".onnx/.pth file with --reid PATH, or set {WEIGHTS_DIR_ENV} to a folder "
                         "that holds it")
     if path.suffix.lower() == ".onnx":
-        chosen = REID_AUTO_RUNTIME if runtime in (None, "", "auto") else runtime
+        chosen = auto_reid_runtime(device) if runtime in (None, "", "auto") else runtime
         if chosen == "openvino" and device == "cpu" and choose_runtime("openvino", device) == "openvino":
             from .openvino import OpenVinoEmbedder
 
