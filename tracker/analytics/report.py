@@ -67,7 +67,8 @@ def find_video(run_dir: Path, summary: dict) -> Optional[Path]:
     named = (summary.get("outputs") or {}).get("video")
     candidates = []
     if named:
-        candidates += [Path(named), run_dir / Path(named).name]
+        # the copy in this folder first: a copied or moved run folder links its own video
+        candidates += [run_dir / Path(named).name, Path(named)]
     candidates += [p for p in sorted(run_dir.glob("*.mp4")) + sorted(run_dir.glob("*.avi"))
                    if p.name != REPORT_VIDEO and not p.name.endswith(".part.mp4")]
     for path in candidates:
