@@ -94,7 +94,8 @@ class ObservationHistory(TrackTable):
         prev = earlier[np.arange(len(rows)), first]
         step = np.where(valid[:, None], last[:, 1:3] - prev[:, 1:3], 0.0)
         norm = np.linalg.norm(step, axis=1, keepdims=True)
-        return step / np.maximum(norm, 1e-6), valid & (norm[:, 0] > 0)
+        # under a millipixel is no direction (rounding left by camera-motion warps of a still track)
+        return step / np.maximum(norm, 1e-6), valid & (norm[:, 0] > 1e-3)
 
 
 class OcSortTracker(ByteTracker):
