@@ -199,3 +199,19 @@ def test_observation_centric_momentum_prefers_the_way_the_track_moved():
     assert cost[0, 2] == 0.95                             # outside the gate stays outside
     assert make_tracker("ocsort", overrides={"inertia": 0.0})._first_stage_cost(
         np.zeros(0, int), dets, np.arange(3)).shape == (0, 3)
+
+
+def test_camera_motion_from_matches_moves_the_observation_history():
+    """A whole-scene pan is camera motion: with ``motion_from_matches`` OC-SORT's past observations
+    move with it, so OCM sees people standing still; without it, they seem to walk right."""
+    boxes = np.array([[x, 100, x + 40, 200] for x in range(0, 800, 80)], np.float64)
+    directions = {}
+    for on in (True, False):
+        trk = make_tracker("ocsort", overrides={"motion_from_matches": on})
+        for f in range(12):                                  # the camera pans left: 6 px per frame
+            trk.update(np.c_[boxes + [6 * f, 0, 6 * f, 0], np.full(len(boxes), 0.9), np.zeros(len(boxes))])
+        directions[on] = trk.tracks.direction(np.arange(len(boxes)), trk.cfg.delta_t)
+    _, moving = directions[True]
+    assert not moving.any()                                  # every one stands still
+    unit, moving = directions[False]
+    assert moving.all() and np.allclose(unit, [1.0, 0.0])

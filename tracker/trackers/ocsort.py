@@ -29,6 +29,7 @@ import numpy as np
 
 from ..types import Detections
 from .bytetrack import ByteTrackConfig, ByteTracker
+from .match_motion import BoxMotion, warp_xywh
 from .track import TrackTable
 
 
@@ -93,7 +94,8 @@ class ObservationHistory(TrackTable):
         prev = earlier[np.arange(len(rows)), first]
         step = np.where(valid[:, None], last[:, 1:3] - prev[:, 1:3], 0.0)
         norm = np.linalg.norm(step, axis=1, keepdims=True)
-        return step / np.maximum(norm, 1e-6), valid & (norm[:, 0] > 0)
+        # under a millipixel is no direction (rounding left by camera-motion warps of a still track)
+        return step / np.maximum(norm, 1e-6), valid & (norm[:, 0] > 1e-3)
 
 
 class OcSortTracker(ByteTracker):
@@ -116,6 +118,15 @@ class OcSortTracker(ByteTracker):
         super()._update_matched(matches, dets, keep)
         if len(matches):
             self.tracks.record(matches[:, 0])
+
+    def _motion_from_matches(self, *args) -> BoxMotion:
+        # the camera moved every track: move their past observations too, so OCM's directions
+        # (last observation -> detection) compare positions in this frame's coordinates
+        motion = super()._motion_from_matches(*args)
+        if not motion.is_identity and len(self.tracks):
+            hist = self.tracks.hist
+            hist[:, :, 1:] = warp_xywh(hist[:, :, 1:].reshape(-1, 4), motion.warp).reshape(len(hist), -1, 4)
+        return motion
 
     def _first_stage_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray) -> np.ndarray:
         cost = super()._first_stage_cost(rows, dets, det_rows)
