@@ -25,5 +25,5 @@ def test_in_view_truth_drops_crossings_made_fully_occluded():
     line = [parse_line("l=0,50,100,50")]
     assert bench.truth_counts(d, line) == {("l", "in"): 2}
     assert bench.truth_counts(d, line, in_view=True) == {("l", "in"): 1}
-    visibility[3, 2] = bench.IN_VIEW_VISIBILITY              # visible enough on the step's far frame
+    visibility[1, 2] = bench.IN_VIEW_VISIBILITY              # seen before it crossed too (hidden while crossing)
     assert bench.truth_counts(d, line, in_view=True) == {("l", "in"): 2}
