@@ -118,6 +118,8 @@ def test_a_track_lost_just_before_the_line_heading_for_it_counts_once():
     # heading for a point beside the segment's end: no crossing
     beside = {f: (450.0, y) for f, (_, y) in lost.items()}
     assert crossings(run(Counter([LINE], []), {1: beside}, 30)) == []
+    # still in view on the last frame (the video ended, the track was not lost): no crossing
+    assert crossings(run(Counter([LINE], []), {1: lost}, 10)) == []
     # re-acquired (same id) beyond the line after the gap: still one crossing
     back = dict(lost)
     back.update(straight(130, 160, range(20, 26)))

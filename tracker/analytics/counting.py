@@ -228,7 +228,9 @@ class Counter:
                 state.crossed[name] = False
                 self._count(state, name, "in" if d >= 0 else "out", state.last_frame, state.last_time,
                             state.anchor, out)
-        if self.rules.coast_s > 0 and state.velocity is not None and state.anchor is not None:
+        # coasting is for tracks that were lost, not for those still in view when the video ended
+        if (self.rules.coast_s > 0 and state.velocity is not None and state.anchor is not None
+                and state.last_time < self._time):
             end = state.anchor + state.velocity * self.rules.coast_s   # where it was heading
             for line in self.lines:
                 side, d_end = state.side.get(line.name), float(line.signed_distance(end[None])[0])
