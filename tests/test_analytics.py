@@ -94,12 +94,36 @@ def test_an_id_switch_mid_crossing_counts_once():
     events = run(Counter([LINE], []), {1: first, 2: second}, 30)
     assert crossings(events) == [(2, "in")]
     # without relinking (the peers' behaviour) the crossing is lost: neither id crossed on its own
-    assert crossings(run(Counter([LINE], [], CountingRules(relink_s=0)), {1: first, 2: second}, 30)) == []
+    peers = CountingRules(relink_s=0, coast_s=0)
+    assert crossings(run(Counter([LINE], [], peers), {1: first, 2: second}, 30)) == []
     # a switch right after a crossing is not counted twice when the new id wobbles back over
     after = straight(40, 110, range(1, 12))
     wobble = {13: (200.0, 96.0), 14: (200.0, 92.0), 15: (200.0, 104.0)}
     wobble.update(straight(110, 170, range(16, 30)))
     assert crossings(run(Counter([LINE], []), {1: after, 2: wobble}, 30)) == [(1, "in")]
+
+
+def test_a_track_lost_just_before_the_line_heading_for_it_counts_once():
+    # 59 px/s downwards, lost 6 px above the line: at its pace it is 8 px beyond it 0.25 s later
+    lost = straight(40, 94, range(1, 11))
+    events = run(Counter([LINE], []), {1: lost}, 30)
+    assert crossings(events) == [(1, "in")]
+    assert events[0]["frame"] == 10   # counted at the frame it was last seen
+    assert crossings(run(Counter([LINE], [], CountingRules(coast_s=0)), {1: lost}, 30)) == []
+    # too far from the line for its pace, standing still, or walking away: no crossing
+    far = straight(40, 80, range(1, 11))
+    still = {f: (200.0, 95.0) for f in range(1, 11)}
+    away = straight(94, 40, range(1, 11))
+    assert crossings(run(Counter([LINE], []), {1: far, 2: still, 3: away}, 30)) == []
+    # heading for a point beside the segment's end: no crossing
+    beside = {f: (450.0, y) for f, (_, y) in lost.items()}
+    assert crossings(run(Counter([LINE], []), {1: beside}, 30)) == []
+    # still in view on the last frame (the video ended, the track was not lost): no crossing
+    assert crossings(run(Counter([LINE], []), {1: lost}, 10)) == []
+    # re-acquired (same id) beyond the line after the gap: still one crossing
+    back = dict(lost)
+    back.update(straight(130, 160, range(20, 26)))
+    assert crossings(run(Counter([LINE], []), {1: back}, 30)) == [(1, "in")]
 
 
 def test_short_tracks_count_nothing_and_young_tracks_count_late():

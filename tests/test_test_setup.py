@@ -78,10 +78,11 @@ def test_make_test_sets_up_before_the_tests_and_ci_only_calls_it():
     assert setup < tests
     ci = [l for l in (ROOT / ".ci" / "run").read_text().splitlines() if l and not l.startswith("#")]
     assert ci[-1] == "make test" and not any("install" in l for l in ci)
-    # the second RTSP server and PyAV come with the dev extra
+    # the second RTSP server comes with the dev extra, PyAV (which it needs) with the package itself
     pyproject = (ROOT / "pyproject.toml").read_text()
-    dev = pyproject.split("dev = [", 1)[1].split("]", 1)[0]
-    assert "aio-rtsp-toolkit" in dev and '"av' in dev
+    main, extras = pyproject.split("dependencies = [", 1)[1].split("[project.optional-dependencies]", 1)
+    dev = extras.split("dev = [", 1)[1].split("]", 1)[0]
+    assert "aio-rtsp-toolkit" in dev and '"av' in main.split("]", 1)[0]
 
 
 def test_this_machine_is_set_up():

@@ -110,6 +110,7 @@ class AnalyticsConfig:
     relink_s: float = 0.5              # id switches: a new id this soon after a lost one, nearby, continues it
     relink_dist: float = 1.0           # ... within this many box heights
     min_frames: int = 3                # a track's events wait until it was seen this many frames
+    coast_s: float = 0.25              # a lost track that would cross a line this soon, at its pace, is counted
 
 
 @dataclass
@@ -193,6 +194,7 @@ _RANGES = {
     "analytics.relink_s": (0.0, _DAY_S, "0 = off"),
     "analytics.relink_dist": (0.0, 100.0),
     "analytics.min_frames": (1, 10**6),
+    "analytics.coast_s": (0.0, 60.0, "0 = off"),
 }
 
 

@@ -15,6 +15,9 @@ The rules (chosen by measurement against crossings of ground-truth trajectories,
   the crossing nor counts it twice.
 * **Lost on the line.** A track lost just after it crossed the segment, before it was ``margin``
   beyond it, is counted when it has been gone ``relink_s`` (at the frame it was last seen).
+* **Coasting.** A track lost while heading for a line, that
+  at its last pace would be ``margin`` beyond it within ``coast_s`` seconds, is counted when it
+  expires (at the frame it was last seen), as if the tracker had kept predicting it.
 * **Short tracks.** Events of a track are held back until it has been seen ``min_frames`` times
   (a tentative track that dies early counts nothing); they keep their own frame and time.
 
@@ -49,6 +52,7 @@ class CountingRules:
     relink_s: float = 0.5      # a new id this soon after a lost one, nearby, continues it (id switches)
     relink_dist: float = 1.0   # ... within this many box heights of where the lost one was
     min_frames: int = 3        # events wait until a track has been seen this many frames
+    coast_s: float = 0.25      # a lost track that would cross a line this soon, at its last pace, is counted
     anchor: str = "bottom_center"
 
 
@@ -224,6 +228,19 @@ class Counter:
                 state.crossed[name] = False
                 self._count(state, name, "in" if d >= 0 else "out", state.last_frame, state.last_time,
                             state.anchor, out)
+        # coasting is for tracks that were lost, not for those still in view when the video ended
+        if (self.rules.coast_s > 0 and state.velocity is not None and state.anchor is not None
+                and state.last_time < self._time):
+            end = state.anchor + state.velocity * self.rules.coast_s   # where it was heading
+            for line in self.lines:
+                side, d_end = state.side.get(line.name), float(line.signed_distance(end[None])[0])
+                if (side is None or not state.firm.get(line.name) or (1 if d_end >= 0 else -1) == side
+                        or abs(d_end) <= self.rules.margin * state.height):
+                    continue
+                if 0.0 <= float(line.crossing_param(state.anchor[None], end[None])[0]) <= 1.0:
+                    state.side[line.name] = -side
+                    self._count(state, line.name, "in" if d_end >= 0 else "out", state.last_frame,
+                                state.last_time, state.anchor, out)
         return out
 
     def _zone_step(self, state: _Track, name: str, d: float, height: float, frame: int, time_s: float,

@@ -64,10 +64,11 @@ def to_h264(src: Path, dst: Path) -> Path:
 
 
 def find_video(run_dir: Path, summary: dict) -> Optional[Path]:
+    """The run's annotated video: the one in ``run_dir`` first (a copied or moved run folder links its
+    own copy), then the path the summary recorded, then any video in the folder."""
     named = (summary.get("outputs") or {}).get("video")
     candidates = []
     if named:
-        # the copy in this folder first: a copied or moved run folder links its own video
         candidates += [run_dir / Path(named).name, Path(named)]
     candidates += [p for p in sorted(run_dir.glob("*.mp4")) + sorted(run_dir.glob("*.avi"))
                    if p.name != REPORT_VIDEO and not p.name.endswith(".part.mp4")]

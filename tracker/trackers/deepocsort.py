@@ -15,7 +15,7 @@ average and adaptive weighting are not included. Every key is in ``configs/track
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .botsort import BotSortConfig, BotSortTracker
 from .ocsort import OcSortConfig, OcSortTracker
@@ -24,8 +24,8 @@ from .ocsort import OcSortConfig, OcSortTracker
 @dataclass
 class DeepOcSortConfig(OcSortConfig, BotSortConfig):
     # BoT-SORT's values where the two parents differ (OcSortConfig would otherwise win: it comes first)
-    track_buffer: int = 60  # frames (at 30 fps) a lost track is kept: 2 s of occlusion
-    report_lost_frames: int = 15  # also report lost tracks (predicted box) this many frames (at 30 fps)
+    track_buffer: int = field(default=60, metadata={"search": (10, 150)})  # frames (at 30 fps) a lost track is kept: 2 s of occlusion
+    report_lost_frames: int = field(default=15, metadata={"search": (0, 30)})  # also report lost tracks (predicted box) this many frames (at 30 fps)
     oru: bool = True  # ORU: re-update along virtual observations after a gap
     last_box_recovery: bool = True  # OCR: lost tracks left unmatched retry with their last observed box
     feat_momentum: float = 0.95  # track embedding = momentum * old + (1 - momentum) * new (alpha_fixed_emb)

@@ -22,7 +22,7 @@ Every key is in ``configs/trackers/ocsort.yaml``.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -37,12 +37,12 @@ from .track import TrackTable
 class OcSortConfig(ByteTrackConfig):
     # this project's life-cycle defaults (as BoT-SORT's); inertia chosen on MOT17-02/04, confirmed on
     # MOT17-05/09 (docs/benchmarks.md): 0.2, OC-SORT's own value, cost 0.7 HOTA here
-    track_buffer: int = 60  # frames (at 30 fps) a lost track is kept: 2 s of occlusion
-    report_lost_frames: int = 15  # also report lost tracks (predicted box) this many frames (at 30 fps)
+    track_buffer: int = field(default=60, metadata={"search": (10, 150)})  # frames (at 30 fps) a lost track is kept: 2 s of occlusion
+    report_lost_frames: int = field(default=15, metadata={"search": (0, 30)})  # also report lost tracks (predicted box) this many frames (at 30 fps)
     oru: bool = True  # ORU: re-update along virtual observations after a gap
     last_box_recovery: bool = True  # OCR: lost tracks left unmatched retry with their last observed box
-    delta_t: int = 3  # OCM: direction of motion from the observation this many frames back
-    inertia: float = 0.1  # OCM: weight of direction agreement in the stage-1 cost
+    delta_t: int = field(default=3, metadata={"search": (1, 6)})  # OCM: direction of motion from the observation this many frames back
+    inertia: float = field(default=0.1, metadata={"search": (0.0, 0.4)})  # OCM: weight of direction agreement in the stage-1 cost
     use_byte: bool = True  # stage 2 for weak boxes (det_thresh <= score < track_high_thresh)
 
 
