@@ -43,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracker.boxes import iou_matrix  # noqa: E402
+from tracker.boxes import iou_matrix, tlwh_to_xyxy  # noqa: E402
 from tracker.formats.mot import (SeqInfo, parse_det_rows, read_mot_results, read_seqinfo,  # noqa: E402
                                  write_mot_rows, write_seqinfo)
 
@@ -131,7 +131,7 @@ def _match_gt(det: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         g = np.flatnonzero(gt[:, 0] == f)
         if len(g) == 0:
             continue
-        iou = iou_matrix(_xyxy(det[d]), _xyxy(gt[g]))
+        iou = iou_matrix(tlwh_to_xyxy(det[d][:, 2:6]), tlwh_to_xyxy(gt[g][:, 2:6]))
         best = iou.argmax(1)
         hit = iou[np.arange(len(d)), best] >= 0.5
         idx[d[hit]] = g[best[hit]]
@@ -139,10 +139,6 @@ def _match_gt(det: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if gt.shape[1] > 8:
         vis[idx >= 0] = gt[idx[idx >= 0], 8]
     return idx, vis
-
-
-def _xyxy(rows: np.ndarray) -> np.ndarray:
-    return np.concatenate([rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]], axis=1)
 
 
 def bursty_keep(obj: np.ndarray, frame: np.ndarray, p_start: np.ndarray, p_end: float,
