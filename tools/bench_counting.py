@@ -180,12 +180,19 @@ def count_once_per_direction(frames: Frames, lines, fps) -> Counts:
     return counts
 
 
-def count_ours(frames: Frames, lines, fps, rules: CountingRules) -> Counts:
+def events_ours(frames: Frames, lines, fps, rules: CountingRules) -> List[dict]:
+    """Our counter's line crossings, ``finish`` included (as the run's sink calls it at the end)."""
     counter = Counter(lines, [], rules)
-    counts: Counts = {}
+    events = []
     for f, ids, xyxy in frames:
-        for e in counter.update(f, (f - 1) / fps, ids, xyxy, ["person"] * len(ids)):
-            counts[e["name"], e["direction"]] = counts.get((e["name"], e["direction"]), 0) + 1
+        events += counter.update(f, (f - 1) / fps, ids, xyxy, ["person"] * len(ids))
+    return [e for e in events + counter.finish() if e["event"] == "line_cross"]
+
+
+def count_ours(frames: Frames, lines, fps, rules: CountingRules) -> Counts:
+    counts: Counts = {}
+    for e in events_ours(frames, lines, fps, rules):
+        counts[e["name"], e["direction"]] = counts.get((e["name"], e["direction"]), 0) + 1
     return counts
 
 
@@ -357,14 +364,6 @@ def search(data, pairs, run: str) -> CountingRules:
 # -- where the errors come from ---------------------------------------------------------------------
 CAUSES_MISSED = ("not tracked near it", "tracked on one side only", "id changed over the line", "same id, rules dropped it")
 CAUSES_EXTRA = ("track of no person", "person made no such crossing", "crossing already counted")
-
-
-def events_ours(frames: Frames, lines, fps, rules: CountingRules) -> List[dict]:
-    counter = Counter(lines, [], rules)
-    events = []
-    for f, ids, xyxy in frames:
-        events += counter.update(f, (f - 1) / fps, ids, xyxy, ["person"] * len(ids))
-    return [e for e in events + counter.finish() if e["event"] == "line_cross"]
 
 
 def explain_errors(d: dict, run: str, lines, rules: CountingRules) -> Dict[str, int]:
