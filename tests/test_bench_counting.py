@@ -56,3 +56,13 @@ def test_walkway_lines_lie_across_where_people_walk():
     # nobody walking: no walkway
     still = [(f, ids[ids >= 10], xyxy[ids >= 10]) for f, ids, xyxy in frames]
     assert bench.walkway_lines(dict(d, truth=still)) == []
+
+
+def test_standing_crossings_are_people_whose_feet_wobble_on_the_line():
+    # id 1 walks down over y = 50; id 2 stands on it, its annotated feet 0.5 px either side (box 20 px)
+    frames = [(f, np.array([1, 2]), np.array([[0, 10 * f - 20, 10, 10 * f], [40, 30 + (f % 2 - 0.5), 50, 50 + (f % 2 - 0.5)]], float))
+              for f in range(1, 11)]
+    d = dict(truth=frames, visibility={}, info=SimpleNamespace(fps=5.0))
+    line = [parse_line("l=0,50,100,50")]
+    assert bench.truth_counts(d, line) == {("l", "in"): 2, ("l", "out"): 1}   # the truth counts both
+    assert bench.standing_crossings(d, line) == 2                           # id 2's two
