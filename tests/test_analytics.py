@@ -242,3 +242,35 @@ def test_overlay_draws_lines_zones_and_counters(tmp_path):
     assert drawn[100, 150].any()         # the line
     assert drawn[20:30, 30:120].any()    # the zone outline
     sink.close()
+
+
+def test_a_counting_run_has_its_tracker_report_a_person_hidden_while_crossing():
+    from tracker.trackers import make_tracker
+    from tracker.types import Detections
+
+    setup = AnalyticsSetup.from_config({"lines": ["door=0,300,1000,300"]})
+    params = setup.tracker_params("botsort", {})
+    assert params == {"report_lost_frames": 45}
+    # the user's own value wins; a run without lines or zones keeps the tracker's settings
+    assert setup.tracker_params("botsort", {"report_lost_frames": 5}) == {"report_lost_frames": 5}
+    assert AnalyticsSetup.from_config({}).tracker_params("botsort", {"track_buffer": 30}) == {"track_buffer": 30}
+    assert AnalyticsSetup.from_config({"lines": ["d=0,0,1,1"], "report_lost_frames": 0}).tracker_params(
+        "botsort", {}) == {}
+
+    def count(tracker_params) -> list:
+        # walks down 2 px a frame (box 100 px high: margin 2 px) and is hidden for good 60 px above the
+        # line: 15 predicted frames (30 px) + coasting 0.25 s (15 px) stop short of it, 45 (90 px) carry it over
+        tracker = make_tracker("botsort", tracker_params, frame_rate=30.0)
+        counter = Counter(setup.lines, [], setup.rules)
+        events = []
+        for f in range(1, 151):
+            y = 100.0 + 2 * f
+            seen = y <= 240
+            dets = Detections(np.array([[490, y - 100, 530, y]] if seen else np.zeros((0, 4))),
+                              np.ones(int(seen)), np.zeros(int(seen)))
+            t = tracker.update(dets)
+            events += counter.update(f, (f - 1) / 30, t.track_id, t.xyxy, ["person"] * len(t))
+        return crossings(events + counter.finish())
+
+    assert count({}) == []
+    assert len(count(params)) == 1 and count(params)[0][1] == "in"

@@ -27,3 +27,42 @@ def test_in_view_truth_drops_crossings_made_fully_occluded():
     assert bench.truth_counts(d, line, in_view=True) == {("l", "in"): 1}
     visibility[1, 2] = bench.IN_VIEW_VISIBILITY              # seen before it crossed too (hidden while crossing)
     assert bench.truth_counts(d, line, in_view=True) == {("l", "in"): 2}
+
+
+def test_walkway_lines_lie_across_where_people_walk():
+    # a 600 x 600 view at 10 fps: five people walk down a corridor at x = 150 one after another,
+    # three stand still at x = 450; every one fully visible
+    frames, visibility = [], {}
+    for f in range(1, 121):
+        ids, boxes = [], []
+        for k in range(5):
+            y = 10.0 * (f - 10 * k)            # 100 px (2 box heights) a second
+            if 50 <= y <= 600:
+                ids.append(k + 1)
+                boxes.append([140 + 3 * k, y - 50, 160 + 3 * k, y])
+        for k in range(3):
+            ids.append(10 + k)
+            boxes.append([440, 100 + 150 * k, 460, 150 + 150 * k])
+        frames.append((f, np.array(ids), np.array(boxes, float)))
+        visibility.update({(f, i): 1.0 for i in ids})
+    d = dict(truth=frames, visibility=visibility, info=SimpleNamespace(fps=10.0, width=600, height=600))
+    specs = bench.walkway_lines(d)
+    assert 1 <= len(specs) <= bench.WALKWAY_COUNT
+    for spec in specs:
+        line = parse_line(spec).scaled(600, 600)
+        (x1, y1), (x2, y2) = line.points
+        assert abs(y2 - y1) < 1e-6 and min(x1, x2) < 150 < max(x1, x2) < 440   # across the corridor, not at the standing people
+        assert sum(bench.truth_counts(d, [line]).values()) == 5      # every walker crosses it
+    # nobody walking: no walkway
+    still = [(f, ids[ids >= 10], xyxy[ids >= 10]) for f, ids, xyxy in frames]
+    assert bench.walkway_lines(dict(d, truth=still)) == []
+
+
+def test_standing_crossings_are_people_whose_feet_wobble_on_the_line():
+    # id 1 walks down over y = 50; id 2 stands on it, its annotated feet 0.5 px either side (box 20 px)
+    frames = [(f, np.array([1, 2]), np.array([[0, 10 * f - 20, 10, 10 * f], [40, 30 + (f % 2 - 0.5), 50, 50 + (f % 2 - 0.5)]], float))
+              for f in range(1, 11)]
+    d = dict(truth=frames, visibility={}, info=SimpleNamespace(fps=5.0))
+    line = [parse_line("l=0,50,100,50")]
+    assert bench.truth_counts(d, line) == {("l", "in"): 2, ("l", "out"): 1}   # the truth counts both
+    assert bench.standing_crossings(d, line) == 2                           # id 2's two

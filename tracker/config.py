@@ -111,6 +111,7 @@ class AnalyticsConfig:
     relink_dist: float = 1.0           # ... within this many box heights
     min_frames: int = 3                # a track's events wait until it was seen this many frames
     coast_s: float = 0.25              # a lost track that would cross a line this soon, at its pace, is counted
+    report_lost_frames: int = 45       # with lines/zones: the tracker reports lost tracks' predicted boxes at least this long
 
 
 @dataclass
@@ -195,6 +196,7 @@ _RANGES = {
     "analytics.relink_dist": (0.0, 100.0),
     "analytics.min_frames": (1, 10**6),
     "analytics.coast_s": (0.0, 60.0, "0 = off"),
+    "analytics.report_lost_frames": (0, 10**6, "0 = the tracker's own"),
 }
 
 

@@ -267,7 +267,9 @@ class Run:
             self.embedder = load_embedder(cfg.reid.model, device=cfg.reid.device or d.device or "cpu",
                                           half=cfg.reid.half, runtime=cfg.reid.runtime)
         # fail on a bad tracker name/parameter now, before any file is written
-        probe = make_tracker(cfg.tracker.name, overrides=dict(cfg.tracker.params), frame_rate=30.0)
+        # a run with lines/zones may set tracker keys for counting (summary.json "analytics" says which)
+        self.tracker_params = tracker_params = self.analytics.tracker_params(cfg.tracker.name, cfg.tracker.params)
+        probe = make_tracker(cfg.tracker.name, overrides=tracker_params, frame_rate=30.0)
         embed_min_score = probe.embedding_min_score()
         if self.embedder is not None and embed_min_score is None:
             log.warning(f"tracker '{cfg.tracker.name}' does not use appearance: --reid is ignored "
@@ -287,7 +289,7 @@ class Run:
 
         def tracker_for(source):
             fps = source.fps / (cfg.source.vid_stride if not source.is_live else 1) if source.fps else 30.0
-            return make_tracker(cfg.tracker.name, overrides=dict(cfg.tracker.params), frame_rate=fps)
+            return make_tracker(cfg.tracker.name, overrides=tracker_params, frame_rate=fps)
 
         self.pipeline = Pipeline(self.sources, self.detector, tracker_for, embedder=self.embedder,
                                  batch=batch, sinks_factory=self._sinks_for if save else None,
@@ -386,7 +388,7 @@ class Run:
             "options": self.cfg.to_dict(),
         }
         if outputs is not None and outputs.analytics is not None:
-            summary["analytics"] = outputs.analytics.summary()
+            summary["analytics"] = {**outputs.analytics.summary(), "tracker_params": self.tracker_params}
         if self.embedder is not None and frames:
             summary["reid_ms_per_frame"] = round(1000 * stats["reid_s"] / max(frames, 1), 2)
         if hasattr(source, "stats"):
