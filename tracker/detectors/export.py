@@ -59,6 +59,29 @@ def export_roots(weights: Path) -> list:
     return [cache_dir() / "exports", weights.parent / ".tracker_exports"]
 
 
+def cached_export_names(weights: Path, runtime: str, half: bool = False) -> Optional[dict]:
+    """Class names of any cached export of ``weights`` for ``runtime`` (any input shape), read from
+    the metadata.yaml ultralytics writes next to it; None when nothing is cached.
+
+    The names depend on the weights only, so a later run can know them before its first frame (when
+    the input shape, hence the cache key, becomes known) without loading the ``.pt`` into torch.
+    """
+    from .openvino_yolo import metadata_names, read_metadata
+
+    fmt, pattern = FORMATS[runtime]
+    if not pattern.endswith("_model"):   # only folder exports carry a metadata.yaml
+        return None
+    version = runtime_version(runtime) or "unknown"
+    precision = "fp16" if half else "fp32"
+    glob = f"{weights.stem}-{file_hash(weights)}-*-{precision}-{runtime}{version}"
+    for root in export_roots(weights):
+        for folder in sorted(root.glob(glob)) if root.is_dir() else ():
+            names = metadata_names(read_metadata(folder / pattern.format(stem=weights.stem)))
+            if names:
+                return names
+    return None
+
+
 def exported_model(weights: Path, runtime: str, shape: Tuple[int, int], half: bool = False,
                    device: str = "cpu", batch: int = 1) -> Tuple[Path, Optional[float]]:
     """The export of ``weights`` for ``runtime`` at input ``shape`` (h, w): cached, or made now.
