@@ -141,8 +141,9 @@ class YoloDetector:
         self.half = bool(gpu if half is None else half) and gpu
         self.imgsz, self.conf, self.iou = int(imgsz), float(conf), float(iou)
         # OpenVINO on the CPU runs without torch (openvino_yolo.py): an OpenVINO folder given as is,
-        # or a .pt whose export is cached (its names are in the export's metadata); the .pt itself is
-        # then never loaded. Otherwise ultralytics loads the model (and torch) as before.
+        # or a .pt, whose names come from its cached export or a child process and whose export is
+        # made in a child process: the .pt is never loaded here. Otherwise ultralytics loads the
+        # model (and torch) here, as for every other runtime.
         self.model = None
         self._openvino: Optional[OpenVinoYolo] = None
         names = None
@@ -151,9 +152,7 @@ class YoloDetector:
                 self._openvino = OpenVinoYolo.open(path, conf=self.conf, iou=self.iou)
                 names = self._openvino.names if self._openvino else None
             elif given == "torch" and Path(path).is_file():
-                from .export import cached_export_names
-
-                names = cached_export_names(Path(path), "openvino", half=self.half)
+                names = self._names_without_torch(Path(path))
         if names is None:
             self.model = self._load_ultralytics(path, given, model, weights_dir)
             names = dict(self.model.names)
@@ -178,6 +177,21 @@ class YoloDetector:
         self._fp32 = given != "openvino" or self._openvino is not None
 
     @staticmethod
+    def _names_without_torch(weights: Path) -> Optional[Dict[int, str]]:
+        """The class names of a ``.pt`` without importing torch here: from a cached export of it, or
+        (the first run) read by ultralytics in a child process. None when that fails: the caller then
+        loads the model itself, which reports what is wrong with the file."""
+        from . import export
+
+        names = export.cached_export_names(weights, "openvino")
+        if names is None:
+            try:
+                names = export.run_in_subprocess("names", {"weights": str(weights)})
+            except (RuntimeError, OSError, ValueError):
+                return None
+        return names
+
+    @staticmethod
     def _load_ultralytics(path: str, given: str, model: str, weights_dir: Optional[str]):
         """ultralytics' ``YOLO`` for ``path``; a file that cannot be loaded is a ``UserError``."""
         from ultralytics import YOLO
@@ -200,8 +214,11 @@ class YoloDetector:
         shape = letterbox_shape(frame_shape[0], frame_shape[1], self.imgsz)
         name = RUNTIME_NAMES[self.runtime]
         try:
+            # the .pt not loaded here (OpenVINO on the CPU): export in a child process, so this one
+            # never imports torch
             path, seconds = export.exported_model(self.weights, self.runtime, shape, half=self.half,
-                                                  device=self.device, batch=self.batch)
+                                                  device=self.device, batch=self.batch,
+                                                  in_subprocess=self.model is None)
             runner = (OpenVinoYolo.open(path, conf=self.conf, iou=self.iou, classes=self.classes)
                       if self.runtime == "openvino" and self.device == "cpu" else None)
             model = None if runner is not None else self._load_ultralytics(str(path), "export", str(path), None)
