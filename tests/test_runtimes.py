@@ -222,6 +222,19 @@ def test_mps_without_metal_is_one_clear_error(tmp_path):
     assert_one_line_error(proc, "--device mps")
 
 
+def test_hidden_gpus_mean_cpu_without_asking_torch(monkeypatch):
+    """CUDA_VISIBLE_DEVICES="" hides every GPU: auto is the CPU and --device cuda a clear error,
+    decided without importing torch (gpu_driver_absent)."""
+    from tracker import runtimes
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    monkeypatch.setitem(sys.modules, "torch", None)      # `import torch` would now fail
+    assert runtimes.gpu_driver_absent()
+    assert select_device(None) == select_device("auto") == "cpu"
+    with pytest.raises(UserError, match="no.*GPU|none is available"):
+        select_device("cuda:0")
+
+
 def test_unknown_runtime_is_rejected():
     with pytest.raises(UserError, match="unknown runtime"):
         choose_runtime("tflite", "cpu")

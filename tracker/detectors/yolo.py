@@ -8,6 +8,10 @@ pixels than a 640x640 square, the same boxes as torch, which also letterboxes re
 A model given as ``.onnx`` / ``_openvino_model`` / ``.engine`` is used as it is. A failed export
 falls back to torch with one warning line.
 
+OpenVINO on the CPU (the default on x86) runs through ``openvino_yolo.py``, not ultralytics: this
+process then never imports torch (~450 MiB less resident memory); the names of a ``.pt`` come from
+its cached export, and its export (first run only) is made in a child process.
+
 Example:
     >>> det = YoloDetector("yolo11n.pt", conf=0.3, classes="person")   # doctest: +SKIP
     >>> [d.xyxy.shape for d in det.detect(frames)]                      # doctest: +SKIP
