@@ -102,6 +102,66 @@ def test_runtime_boxes_match_torch_and_export_is_cached(runtime, runtime_cache, 
     assert again.runtime == runtime and again.export_s is None   # taken from the cache
 
 
+def test_openvino_runner_decodes_like_ultralytics(runtime_cache, frames):
+    """Our letterbox + NMS + scale_boxes (numpy, no torch) give ultralytics' boxes exactly, on the
+    real network output of a crowd frame, for a class filter, class-agnostic NMS, max_det and a low
+    threshold (hundreds of candidates, so NMS does real work)."""
+    pytest.importorskip("openvino")
+    import torch
+    from ultralytics.data.augment import LetterBox
+    from ultralytics.utils import nms, ops
+
+    from tracker.detectors import openvino_yolo
+    from tracker.detectors.yolo import YoloDetector
+
+    det = YoloDetector(str(YOLO11N), conf=CONF, device="cpu", runtime="openvino")
+    det.detect(frames[:1])
+    runner = det._openvino
+    assert runner is not None and runner.input_shape == (384, 640)
+    image = frames[3].image                                   # MOT17-04, 1920x1080, a crowd
+    boxed = openvino_yolo.letterbox(image, runner.input_shape)
+    assert np.array_equal(boxed, LetterBox(runner.input_shape, auto=False)(image=image))
+    runner.request.infer({0: openvino_yolo.to_input(boxed)})
+    raw = runner.request.get_output_tensor(0).data[0].copy()
+    for conf, classes, agnostic, max_det in [(0.25, None, False, 300), (0.05, None, False, 300),
+                                            (0.05, [0, 2], False, 300), (0.05, None, True, 300),
+                                            (0.05, None, False, 7)]:
+        xyxy, score, cls = openvino_yolo.decode(raw, runner.input_shape, image.shape[:2], conf, 0.7,
+                                                classes, agnostic, max_det)
+        ref = nms.non_max_suppression(torch.from_numpy(raw[None]), conf, 0.7, classes, agnostic,
+                                      max_det=max_det)[0]
+        ref[:, :4] = ops.scale_boxes(runner.input_shape, ref[:, :4], image.shape[:2])
+        ref = ref.numpy()
+        assert len(score) == len(ref) > 0, (conf, classes, agnostic, len(score), len(ref))
+        assert np.allclose(xyxy, ref[:, :4], atol=1e-3), (conf, classes, agnostic)
+        assert np.allclose(score, ref[:, 4], atol=1e-6) and np.array_equal(cls, ref[:, 5].astype(int))
+    assert len(openvino_yolo.decode(raw, runner.input_shape, image.shape[:2], 0.999, 0.7)[1]) == 0
+
+
+def test_default_cpu_run_never_imports_torch(runtime_cache, frames, tmp_path):
+    """Once the export is cached, `track` on the CPU with the default runtime runs on OpenVINO alone:
+    a stand-in `torch` (and `ultralytics`) that cannot be imported does not stop it. torch's libraries
+    are ~450 MiB of resident memory (docs/benchmarks.md)."""
+    pytest.importorskip("openvino")
+    from tracker.detectors.yolo import YoloDetector
+    from tracker.runtimes import is_x86
+
+    if not is_x86():
+        pytest.skip("runtime auto is OpenVINO on x86 CPUs only")
+    YoloDetector(str(YOLO11N), conf=CONF, device="cpu", runtime="openvino").detect(frames[:1])  # cache it
+    fakes = tmp_path / "no_torch"
+    for name in ("torch", "ultralytics"):
+        (fakes / name).mkdir(parents=True)
+        (fakes / name / "__init__.py").write_text(f"raise ImportError('simulated: {name} is not installed')\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(fakes), os.environ.get("PYTHONPATH", "")])}
+    proc = run_track(VIDEOS / "people_walking.mp4", "--max-frames", 3, "--device", "cpu", "--model", YOLO11N,
+                     "--out", tmp_path / "out", env=env, timeout=300)     # 768x432: the 384x640 export
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "warning" not in proc.stderr.lower(), proc.stderr
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["frames"] == 3
+    assert (tmp_path / "out" / "people_walking.mp4").stat().st_size > 0
+
+
 def test_auto_is_openvino_on_x86_cpu():
     pytest.importorskip("openvino")
     from tracker.runtimes import is_x86
@@ -160,6 +220,19 @@ def test_mps_without_metal_is_one_clear_error(tmp_path):
         select_device("mps")
     proc = run_track(VIDEOS / "cars.mp4", "--max-frames", 2, "--device", "mps", "--out", tmp_path / "o")
     assert_one_line_error(proc, "--device mps")
+
+
+def test_hidden_gpus_mean_cpu_without_asking_torch(monkeypatch):
+    """CUDA_VISIBLE_DEVICES="" hides every GPU: auto is the CPU and --device cuda a clear error,
+    decided without importing torch (gpu_driver_absent)."""
+    from tracker import runtimes
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    monkeypatch.setitem(sys.modules, "torch", None)      # `import torch` would now fail
+    assert runtimes.gpu_driver_absent()
+    assert select_device(None) == select_device("auto") == "cpu"
+    with pytest.raises(UserError, match="no.*GPU|none is available"):
+        select_device("cuda:0")
 
 
 def test_unknown_runtime_is_rejected():

@@ -19,6 +19,7 @@ Usage:
     python tools/bench_pipeline.py ../shared/videos/people_walking.mp4 \
         --model ../shared/models/yolo11n.pt --rounds 2 [--markdown docs/benchmarks.md]
     (--no-openvino-peer: skip the OpenVINO peer, e.g. on a machine without openvino)
+    python tools/bench_pipeline.py --import-costs   # peak RSS of a fresh interpreter per library
 
 Soak (``--soak [N]``, default 100,000 frames): no video and no subprocess. N frames of synthetic
 precomputed detections (a few dozen moving boxes, objects entering and leaving, misses and jitter,
@@ -230,6 +231,26 @@ def soak_report(r: dict, command: str) -> str:
     ])
 
 
+IMPORTS = ["numpy", "cv2", "av", "openvino", "scipy.optimize", "filterpy.kalman", "tracker.cli",
+           "tracker.detectors.openvino_yolo", "torch", "ultralytics"]
+
+
+def import_costs(modules=IMPORTS) -> str:
+    """Peak resident memory of a fresh interpreter that imports one module (and what it pulls in),
+    as a Markdown table: what each library costs a process before it does any work. (VmHWM, Linux:
+    ru_maxrss would include the memory of this process, which the child is forked from.)"""
+    lines = ["| import | peak RSS of a fresh interpreter (MiB) |", "|---|---:|"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")])))
+    for name in ["(nothing)"] + list(modules):
+        code = ("" if name == "(nothing)" else f"import {name}\n") + \
+            "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        value = f"{int(out.stdout.split()[-1]) / 1024:.0f}" if out.returncode == 0 else "not installed"
+        lines.append(f"| `{name}` | {value} |")
+    return "\n".join(lines)
+
+
 def run_measured(cmd, env) -> tuple:
     """Run ``cmd``; return (wall seconds, peak RSS of the process tree in MiB, return code)."""
     start = time.perf_counter()
@@ -267,7 +288,12 @@ def main(argv=None) -> int:
     p.add_argument("--markdown", help="append the result table to this Markdown file")
     p.add_argument("--no-openvino-peer", dest="openvino_peer", action="store_false",
                    help="skip the `yolo track` row on the model exported to OpenVINO")
+    p.add_argument("--import-costs", action="store_true",
+                   help="only print the peak memory of a fresh interpreter per imported library")
     a = p.parse_args(argv)
+    if a.import_costs:
+        print(import_costs())
+        return 0
     if a.soak:
         cmd_line = "python tools/bench_pipeline.py " + " ".join(argv if argv is not None else sys.argv[1:])
         print(f"soak: {a.soak} frames, {a.soak_objects} objects", flush=True)

@@ -15,6 +15,8 @@ from typing import Optional
 from ..errors import UserError
 
 WEIGHTS_DIR_ENV = "TRACKER_WEIGHTS_DIR"
+# model suffixes ultralytics loads that are checked without asking it (asking imports torch)
+COMMON_SUFFIXES = (".pt", ".torchscript", ".onnx", ".engine")
 
 
 def weights_dir(configured: Optional[str] = None) -> Optional[Path]:
@@ -70,13 +72,16 @@ def check_detector_model(name: str, path: str) -> None:
     Traceback (most recent call last):
     tracker.errors.UserError: cannot use 'w.bin' as a detector model: ultralytics does not load '.bin' files (it loads .pt, .torchscript, .onnx, ...)
     """
-    from ultralytics.engine.exporter import export_formats
-
     p = Path(path)
     if "://" in str(name) or p.is_dir():
         return
     suffix = p.suffix.lower()
-    formats = [s for s in export_formats()["Suffix"] if s.startswith(".")]
+    if suffix in COMMON_SUFFIXES:
+        formats = list(COMMON_SUFFIXES)
+    else:   # ultralytics' own list (importing its exporter imports torch: only for rare suffixes)
+        from ultralytics.engine.exporter import export_formats
+
+        formats = [s for s in export_formats()["Suffix"] if s.startswith(".")]
     if suffix and suffix not in formats + [".yaml", ".yml"]:
         hint = "; a .pth file is usually a plain state dict or a ReID model (--reid)" if suffix == ".pth" else ""
         raise UserError(f"cannot use '{name}' as a detector model: ultralytics does not load '{suffix}' "

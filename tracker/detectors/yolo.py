@@ -8,6 +8,10 @@ pixels than a 640x640 square, the same boxes as torch, which also letterboxes re
 A model given as ``.onnx`` / ``_openvino_model`` / ``.engine`` is used as it is. A failed export
 falls back to torch with one warning line.
 
+OpenVINO on the CPU (the default on x86) runs through ``openvino_yolo.py``, not ultralytics: this
+process then never imports torch (~450 MiB less resident memory); the names of a ``.pt`` come from
+its cached export, and its export (first run only) is made in a child process.
+
 Example:
     >>> det = YoloDetector("yolo11n.pt", conf=0.3, classes="person")   # doctest: +SKIP
     >>> [d.xyxy.shape for d in det.detect(frames)]                      # doctest: +SKIP
@@ -28,6 +32,7 @@ from ..errors import UserError
 from ..runtimes import choose_runtime, cpu_threads, runtime_version, select_device, set_cpu_threads
 from ..types import Detections, Frame
 from .classes import parse_classes
+from .openvino_yolo import OpenVinoYolo
 from .weights import check_detector_model, missing_weights_message, resolve_weights
 
 log = logging.getLogger("tracker")
@@ -123,8 +128,6 @@ class YoloDetector:
                  iou: float = 0.7, classes=None, device: Optional[str] = None, half: Optional[bool] = False,
                  weights_dir: Optional[str] = None, threads: Optional[int] = None,
                  runtime: Optional[str] = "auto", batch: int = 1) -> None:
-        from ultralytics import YOLO
-
         path = resolve_weights(model, weights_dir)
         if Path(path).is_dir() and runtime_of_model(path) == "openvino":
             pass   # an exported OpenVINO folder
@@ -140,18 +143,27 @@ class YoloDetector:
             self.runtime = choose_runtime(runtime, self.device)
         # half=None ("auto"): FP16 wherever a GPU runs the model; FP16 is never used on the CPU
         self.half = bool(gpu if half is None else half) and gpu
-        try:
-            task = "detect" if given != "torch" else None
-            self.model = YOLO(path, task=task) if task else YOLO(path)
-            # ultralytics loads most formats lazily: reading names makes it load (and fail) here
-            self.names: Dict[int, str] = {int(k): str(v) for k, v in dict(self.model.names).items()}
-        except (ConnectionError, FileNotFoundError, OSError) as err:
-            raise UserError(missing_weights_message(model, weights_dir, type(err).__name__)) from None
-        except Exception as err:  # corrupt checkpoint, wrong format, ...
-            raise UserError(f"cannot load model '{path}': {type(err).__name__}: "
-                            f"{str(err).splitlines()[0] if str(err) else ''}") from None
-        self.classes = parse_classes(classes, self.names)
         self.imgsz, self.conf, self.iou = int(imgsz), float(conf), float(iou)
+        # OpenVINO on the CPU runs without torch (openvino_yolo.py): an OpenVINO folder given as is,
+        # or a .pt, whose names come from its cached export or a child process and whose export is
+        # made in a child process: the .pt is never loaded here. Otherwise ultralytics loads the
+        # model (and torch) here, as for every other runtime.
+        self.model = None
+        self._openvino: Optional[OpenVinoYolo] = None
+        names = None
+        if self.runtime == "openvino" and self.device == "cpu":
+            if given == "openvino" and Path(path).is_dir():
+                self._openvino = OpenVinoYolo.open(path, conf=self.conf, iou=self.iou)
+                names = self._openvino.names if self._openvino else None
+            elif given == "torch" and Path(path).is_file():
+                names = self._names_without_torch(Path(path))
+        if names is None:
+            self.model = self._load_ultralytics(path, given, model, weights_dir)
+            names = dict(self.model.names)
+        self.names: Dict[int, str] = {int(k): str(v) for k, v in names.items()}
+        self.classes = parse_classes(classes, self.names)
+        if self._openvino is not None:
+            self._openvino.classes = self.classes
         self.model_name = Path(path).name
         self.weights = Path(getattr(self.model, "ckpt_path", None) or path)
         self.threads = cpu_threads(threads)
@@ -165,32 +177,70 @@ class YoloDetector:
         self._precision = {"quantize": 16} if self.half and given == "torch" else {}
         self._pending_export = given == "torch" and self.runtime != "torch"
         self.batch = max(1, int(batch))   # TensorRT engines are built for up to this many frames
-        self._fp32 = given != "openvino"   # an OpenVINO model given as is: set to FP32 on its first frames
+        # an OpenVINO model given as is and run by ultralytics: set to FP32 on its first frames
+        self._fp32 = given != "openvino" or self._openvino is not None
+
+    @staticmethod
+    def _names_without_torch(weights: Path) -> Optional[Dict[int, str]]:
+        """The class names of a ``.pt`` without importing torch here: from a cached export of it, or
+        (the first run) read by ultralytics in a child process. None when that fails: the caller then
+        loads the model itself, which reports what is wrong with the file."""
+        from . import export
+
+        names = export.cached_export_names(weights, "openvino")
+        if names is None:
+            try:
+                names = export.run_in_subprocess("names", {"weights": str(weights)})
+            except (RuntimeError, OSError, ValueError):
+                return None
+        return names
+
+    @staticmethod
+    def _load_ultralytics(path: str, given: str, model: str, weights_dir: Optional[str]):
+        """ultralytics' ``YOLO`` for ``path``; a file that cannot be loaded is a ``UserError``."""
+        from ultralytics import YOLO
+
+        try:
+            yolo = YOLO(path, task="detect") if given != "torch" else YOLO(path)
+            dict(yolo.names)   # ultralytics loads most formats lazily: reading names loads (and fails) here
+        except (ConnectionError, FileNotFoundError, OSError) as err:
+            raise UserError(missing_weights_message(model, weights_dir, type(err).__name__)) from None
+        except Exception as err:  # corrupt checkpoint, wrong format, ...
+            raise UserError(f"cannot load model '{path}': {type(err).__name__}: "
+                            f"{str(err).splitlines()[0] if str(err) else ''}") from None
+        return yolo
 
     def _export(self, frame_shape: Tuple[int, int]) -> None:
         """Swap the torch model for its export to ``self.runtime`` (cached), or stay on torch."""
-        from ultralytics import YOLO
-
-        from .export import exported_model
+        from . import export
 
         self._pending_export = False
         shape = letterbox_shape(frame_shape[0], frame_shape[1], self.imgsz)
         name = RUNTIME_NAMES[self.runtime]
         try:
-            path, seconds = exported_model(self.weights, self.runtime, shape, half=self.half,
-                                           device=self.device, batch=self.batch)
-            model = YOLO(str(path), task="detect")
+            # the .pt not loaded here (OpenVINO on the CPU): export in a child process, so this one
+            # never imports torch
+            path, seconds = export.exported_model(self.weights, self.runtime, shape, half=self.half,
+                                                  device=self.device, batch=self.batch,
+                                                  in_subprocess=self.model is None)
+            runner = (OpenVinoYolo.open(path, conf=self.conf, iou=self.iou, classes=self.classes)
+                      if self.runtime == "openvino" and self.device == "cpu" else None)
+            model = None if runner is not None else self._load_ultralytics(str(path), "export", str(path), None)
         except Exception as err:   # the exporter can fail in many ways; torch always works
             reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
             log.warning(f"runtime {self.runtime}: export of {self.model_name} failed "
                         f"({type(err).__name__}: {reason}); running on torch")
             self.runtime = "torch"
+            if self.model is None:   # names came from the cache: the .pt was never loaded
+                self.model = self._load_ultralytics(str(self.weights), "torch", str(self.weights), None)
             return
-        self.model, self.export_s, self.input_shape = model, seconds, shape
+        self.model, self._openvino = model, runner   # the torch model (if loaded) is released here
+        self.export_s, self.input_shape = seconds, shape
         self._predict_imgsz = list(shape)
         self._precision = {}
-        if self.runtime == "openvino":
+        if self.runtime == "openvino" and runner is None:
             self._fp32 = openvino_fp32(self.model, frame_shape, self._predict_imgsz, self.device)
+        gc.collect()
         how = f"exported in {seconds:.1f} s to {path}" if seconds is not None else f"cached: {path}"
         log.info(f"detector: {self.model_name} on {name} {runtime_version(self.runtime) or ''} "
                  f"({'FP16' if self.half else 'FP32'}, input {shape[0]}x{shape[1]}; {how})")
@@ -200,6 +250,8 @@ class YoloDetector:
             return []
         if self._pending_export:
             self._export(frames[0].image.shape[:2])
+        if self._openvino is not None:
+            return [Detections(*self._openvino.detect(f.image)) for f in frames]
         if not self._fp32:
             self._fp32 = True
             openvino_fp32(self.model, frames[0].image.shape[:2], self._predict_imgsz, self.device)
