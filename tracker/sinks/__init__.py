@@ -1,6 +1,7 @@
 """Sinks: where tracks go (annotated video, CSV, MOTChallenge txt, summary)."""
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from typing import Optional, Protocol
@@ -8,6 +9,9 @@ from typing import Optional, Protocol
 from ..types import Frame, Tracks
 from .logs import CSV_HEADER, CsvSink, MotSink
 from .video import VideoSink
+
+
+SINK_NICE = 10   # niceness added to a background sink's thread (Linux: per-thread priority)
 
 
 class Sink(Protocol):
@@ -33,6 +37,14 @@ class BackgroundSink:
         self._thread.start()
 
     def _run(self) -> None:
+        # below the detector's priority: inference keeps both cores of a small machine (a preempted
+        # inference thread stalls the whole parallel step) and the encoder uses the gaps between
+        # frames; the queue's bound stops it from falling behind for long
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + SINK_NICE))
+        except (AttributeError, OSError):   # not Linux, or not allowed: run at normal priority
+            pass
         while True:
             item = self._queue.get()
             if item is self._END:

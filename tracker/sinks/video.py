@@ -46,7 +46,11 @@ log = logging.getLogger("tracker")
 CODECS = (("mp4v", ".mp4"), ("MJPG", ".avi"))
 CODEC_NAMES = ("h264", "mp4v")
 FRAGMENT_S = 1.0           # live streams: a key frame, hence a finished fragment, every second
-X264_PRESET = "veryfast"   # measured in docs/benchmarks.md: encoding must not slow the pipeline
+# ultrafast, one encoder thread: 2.8 ms of CPU per 768x432 frame against veryfast's 6.2 ms (files
+# ~1.7x larger, still smaller than mp4v's); on a 2-core machine every encoder millisecond is taken
+# from inference (docs/benchmarks.md, "H.264 encoding cost")
+X264_PRESET = "ultrafast"
+X264_THREADS = 1
 X264_CRF = "23"            # libx264's default quality
 # zerolatency: no look-ahead, no B-frames, slice threads: each frame's packet comes out as the frame
 # goes in, so the bytes on disk are the frames written (the disk-full check stays exact, a killed
@@ -90,6 +94,7 @@ class _PyAvWriter:
         stream.pix_fmt = "yuv420p"
         if encoder == "libx264":
             stream.options = {"preset": X264_PRESET, "crf": X264_CRF, "tune": X264_TUNE}
+            stream.codec_context.thread_count = X264_THREADS
         if live:
             stream.codec_context.gop_size = max(1, round(fps * FRAGMENT_S))
         self.stream = stream
