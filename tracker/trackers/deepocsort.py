@@ -29,6 +29,7 @@ class DeepOcSortConfig(OcSortConfig, BotSortConfig):
     oru: bool = True  # ORU: re-update along virtual observations after a gap
     last_box_recovery: bool = True  # OCR: lost tracks left unmatched retry with their last observed box
     feat_momentum: float = 0.95  # track embedding = momentum * old + (1 - momentum) * new (alpha_fixed_emb)
+    motion_min_matches: int = 6  # OC-SORT's (BoT-SORT's is 4): fewer agreeing matches than this, no motion estimate
 
 
 class DeepOcSortTracker(OcSortTracker, BotSortTracker):

@@ -45,6 +45,10 @@ class OcSortConfig(ByteTrackConfig):
     delta_t: int = field(default=3, metadata={"search": (1, 6)})  # OCM: direction of motion from the observation this many frames back
     inertia: float = field(default=0.1, metadata={"search": (0.0, 0.4)})  # OCM: weight of direction agreement in the stage-1 cost
     use_byte: bool = True  # stage 2 for weak boxes (det_thresh <= score < track_high_thresh)
+    # camera motion from the matches, as BoT-SORT; at least 6 agreeing matches: with 4 or 5, a few
+    # people walking together in a sparse scene (MOT17-05 at 7 fps) pass for a camera move
+    motion_from_matches: bool = True  # camera motion fitted from confident matches, applied to all tracks
+    motion_min_matches: int = 6  # fewer agreeing matches than this: no motion estimate (unreliable)
 
 
 class ObservationHistory(TrackTable):
