@@ -11,6 +11,8 @@ three observation-centric ideas.
 - **OCR**, observation-centric recovery (``last_box_recovery``, in ``bytetrack.py``): lost tracks left
   unmatched retry with their last observed box.
 - BYTE (``use_byte``, on by default; off in the original OC-SORT): weak boxes get stage 2.
+- camera motion from the matches (``motion_from_matches``, on by default, as BoT-SORT's; not in the
+  original OC-SORT): what it moves, OC-SORT's memory of past observations moves with it.
 
 Every key is in ``configs/trackers/ocsort.yaml``.
 
