@@ -234,3 +234,24 @@ def test_camera_motion_from_matches_moves_the_state_oru_restarts_from():
     row = int(np.argmin(np.abs(t.obs_xywh[:, 0] - (3 * 80 + 20 + 40))))
     assert t.last_frame[row] == 16
     assert np.abs(t.mean[row, 4:6]).max() < 1.0                          # px/frame: standing still
+
+
+def test_deepocsort_pixel_camera_motion_moves_the_observation_memory():
+    """With images, BoT-SORT's pixel camera motion moves Deep OC-SORT's tracks and last boxes; the
+    observation history and ORU's saved state must move the same way (a lost track shows it)."""
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 255, (400, 640), dtype=np.uint8), (5, 5), 0)
+    boxes = np.array([[60 + 90 * k, 150, 100 + 90 * k, 250] for k in range(6)], np.float64)
+    trk = make_tracker("deepocsort", overrides={"motion_from_matches": False})
+    for f in range(8):
+        pan = 12 * max(0, f - 4)                               # the camera pans from frame 5 on
+        image = cv2.cvtColor(np.roll(texture, pan, axis=1), cv2.COLOR_GRAY2BGR)
+        keep = np.arange(6) != 2 if f >= 5 else np.ones(6, bool)   # person 2 is lost while it pans
+        dets = boxes[keep] + [pan, 0, pan, 0]
+        trk.update(np.c_[dets, np.full(len(dets), 0.9), np.zeros(len(dets))], image)
+    t = trk.tracks
+    lost = int(np.argmin(np.abs(t.obs_xywh[:, 0] - (boxes[2, 0] + 20 + 36))))
+    assert t.last_frame[lost] < trk.frame_id                               # it is the lost one
+    assert t.obs_xywh[lost, 0] == pytest.approx(boxes[2, 0] + 20 + 36, abs=2)  # moved with the pan
+    assert np.allclose(t.hist[lost, -1, 1:], t.obs_xywh[lost], atol=1e-6)
+    assert np.allclose(t.obs_mean[lost, :4], t.obs_xywh[lost], atol=2)
