@@ -5,8 +5,9 @@ Class order does the composing: stage 1's cost is BoT-SORT's fused IoU/appearanc
 detections carry embeddings) with OC-SORT's momentum term on top; the prediction step is BoT-SORT's
 (Kalman predict, then camera motion when an image is given; OC-SORT's observation memory is moved
 by the same warp); ORU and OCR come from the shared life cycle and ByteTrack's stages. The track's
-appearance is an exponential moving average of its clean views (``feat_momentum``, Deep OC-SORT's ``alpha_fixed_emb``); Deep OC-SORT's confidence-dependent
-average and adaptive weighting are not included. Every key is in ``configs/trackers/deepocsort.yaml``.
+appearance is an exponential moving average of its clean views (``feat_momentum``, Deep OC-SORT's
+``alpha_fixed_emb``); Deep OC-SORT's confidence-dependent average and adaptive weighting are not
+included. Every key is in ``configs/trackers/deepocsort.yaml``.
 
     >>> from tracker.trackers import make_tracker
     >>> trk = make_tracker("deepocsort")
