@@ -215,3 +215,43 @@ def test_camera_motion_from_matches_moves_the_observation_history():
     assert not moving.any()                                  # every one stands still
     unit, moving = directions[False]
     assert moving.all() and np.allclose(unit, [1.0, 0.0])
+
+
+def test_camera_motion_from_matches_moves_the_state_oru_restarts_from():
+    """The camera jerks 40 px while one person is hidden: the lost track is moved with the scene, and
+    so is the filter state saved at its last observation, from which ORU re-runs the filter when the
+    person is found again. Standing still, the person must come back with no velocity; re-run from
+    where the state was before the jerk, ORU would give them the jerk as a walk."""
+    boxes = np.array([[x, 100 + 150 * (x % 160 == 0), x + 40, 200 + 150 * (x % 160 == 0)]
+                      for x in range(0, 800, 80)], np.float64)
+    trk = make_tracker("ocsort", overrides={"motion_from_matches": True})
+    for f in range(1, 17):
+        shifted = boxes + ([40, 0, 40, 0] if f >= 10 else 0)      # the jerk at frame 10
+        keep = np.arange(len(boxes)) != 3 if 7 <= f <= 12 else np.ones(len(boxes), bool)  # person 3 hidden
+        trk.update(np.c_[shifted[keep], np.full(keep.sum(), 0.9), np.zeros(keep.sum())])
+    t = trk.tracks
+    assert len(set(t.track_id[t.track_id > 0].tolist())) == len(boxes)   # person 3 kept their id
+    row = int(np.argmin(np.abs(t.obs_xywh[:, 0] - (3 * 80 + 20 + 40))))
+    assert t.last_frame[row] == 16
+    assert np.abs(t.mean[row, 4:6]).max() < 1.0                          # px/frame: standing still
+
+
+def test_deepocsort_pixel_camera_motion_moves_the_observation_memory():
+    """With images, BoT-SORT's pixel camera motion moves Deep OC-SORT's tracks and last boxes; the
+    observation history and ORU's saved state must move the same way (a lost track shows it)."""
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 255, (400, 640), dtype=np.uint8), (5, 5), 0)
+    boxes = np.array([[60 + 90 * k, 150, 100 + 90 * k, 250] for k in range(6)], np.float64)
+    trk = make_tracker("deepocsort", overrides={"motion_from_matches": False})
+    for f in range(8):
+        pan = 12 * max(0, f - 4)                               # the camera pans from frame 5 on
+        image = cv2.cvtColor(np.roll(texture, pan, axis=1), cv2.COLOR_GRAY2BGR)
+        keep = np.arange(6) != 2 if f >= 5 else np.ones(6, bool)   # person 2 is lost while it pans
+        dets = boxes[keep] + [pan, 0, pan, 0]
+        trk.update(np.c_[dets, np.full(len(dets), 0.9), np.zeros(len(dets))], image)
+    t = trk.tracks
+    lost = int(np.argmin(np.abs(t.obs_xywh[:, 0] - (boxes[2, 0] + 20 + 36))))
+    assert t.last_frame[lost] < trk.frame_id                               # it is the lost one
+    assert t.obs_xywh[lost, 0] == pytest.approx(boxes[2, 0] + 20 + 36, abs=2)  # moved with the pan
+    assert np.allclose(t.hist[lost, -1, 1:], t.obs_xywh[lost], atol=1e-6)
+    assert np.allclose(t.obs_mean[lost, :4], t.obs_xywh[lost], atol=2)
