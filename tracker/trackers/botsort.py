@@ -68,7 +68,13 @@ class BotSortTracker(ByteTracker):
     def notice_gap(self) -> None:
         # the frames either side of an outage are unrelated views: their "camera motion" would
         # shift every track to a wrong place
+        super().notice_gap()
         self.gmc.reset()
+
+    def _expected_camera_motion(self, image: Optional[np.ndarray]) -> np.ndarray:
+        if image is not None and self.cfg.gmc_method != "none":
+            return np.eye(2, 3)  # pixel GMC measures this frame's motion; the matches fit what it missed
+        return super()._expected_camera_motion(image)
 
     def _predict(self, image: Optional[np.ndarray]) -> None:
         super()._predict(image)

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..boxes import xyxy_to_xywh
 from ..types import Detections
-from .match_motion import BoxMotion, fit_box_motion, warp_xywh
+from .match_motion import BoxMotion, compose, fit_box_motion, invert, warp_xywh
 from .matching import box_iou, expand_boxes, gate_classes, height_iou, iou_cost, linear_assignment
 from .sort import SortConfig, SortTracker, corners_from_centre
 from .track import LOST, TENTATIVE, TRACKED
@@ -63,6 +63,7 @@ class ByteTrackConfig(SortConfig):
     last_box_match_thresh: float = 0.5  # largest 1-IoU cost for that second chance
     motion_from_matches: bool = False  # camera motion fitted from confident matches, applied to all tracks
     motion_min_matches: int = 4  # fewer agreeing matches than this: no motion estimate (unreliable)
+    camera_velocity: bool = False  # motion_from_matches: expect last frame's camera motion again before matching; track velocities stay the objects' own
 
 
 class ByteTracker(SortTracker):
@@ -72,6 +73,43 @@ class ByteTracker(SortTracker):
     cfg: ByteTrackConfig
     PROBE_BUFFER = 0.5  # the motion probe grows boxes by this fraction so a jerk of ~half a box still overlaps
     PROBE_MIN_IOU = 0.3  # ... and pairs boxes overlapping at least this much (grown)
+
+    def reset(self) -> None:
+        super().reset()
+        # motion_from_matches: the whole camera motion of the last frame (2x3 affine, previous frame's
+        # pixels -> this frame's) and the part of this frame's motion applied before matching
+        self.camera_step = np.eye(2, 3)
+        self.expected_motion = np.eye(2, 3)
+
+    def notice_gap(self) -> None:
+        super().notice_gap()
+        self.camera_step = np.eye(2, 3)  # the frames either side of an outage are unrelated views
+
+    def _predict(self, image) -> None:
+        super()._predict(image)
+        self.expected_motion = self._expected_camera_motion(image)
+        self._move_tracks(self.expected_motion)
+
+    def _expected_camera_motion(self, image) -> np.ndarray:
+        """The camera motion assumed before this frame's matches are seen: with ``camera_velocity``,
+        the last frame's again (a camera moves smoothly). Moving every track by it, rather than
+        letting each track's Kalman velocity absorb the pan, keeps those velocities the objects' own:
+        a lost track then follows the camera instead of its velocity at the moment it was lost, and
+        a new track is not a pan's worth behind in its first frames."""
+        if self.cfg.motion_from_matches and self.cfg.camera_velocity:
+            return self.camera_step
+        return np.eye(2, 3)
+
+    def _move_tracks(self, warp: np.ndarray) -> None:
+        """Apply a camera motion (scale + translation) to every track, lost ones included."""
+        if np.array_equal(warp, np.eye(2, 3)) or len(self.tracks) == 0:
+            return
+        t = self.tracks
+        s, shift = warp[0, 0], warp[:, 2]
+        t.mean *= s  # a zoom scales positions, sizes and their velocities alike ...
+        t.mean[:, :2] += shift  # ... and the camera's translation moves the centres
+        t.cov *= s * s
+        t.obs_xywh = warp_xywh(t.obs_xywh, warp)  # last-box recovery looks where it is now
 
     def _associate(self, dets: Detections) -> tuple[np.ndarray, np.ndarray]:
         cfg, t = self.cfg, self.tracks
@@ -100,8 +138,8 @@ class ByteTracker(SortTracker):
         # stage 1b: camera motion fitted from the confident matches of visible tracks moves every
         # track; the confirmed tracks still unmatched then get a second chance where they are now
         if cfg.motion_from_matches:
-            self.motion = self._motion_from_matches(matches[0], dets, unmatched_visible, high[um_high])
-            if not self.motion.is_identity and len(unmatched_visible) and len(um_high):
+            self.motion, moved = self._motion_from_matches(matches[0], dets, unmatched_visible, high[um_high])
+            if moved and len(unmatched_visible) and len(um_high):
                 cost = self._first_stage_cost(unmatched_visible, dets, high[um_high])
                 m1b, um_b_tracks, um_b = linear_assignment(cost, cfg.match_thresh)
                 matches.append(np.stack([unmatched_visible[m1b[:, 0]], high[um_high][m1b[:, 1]]], axis=1))
@@ -136,9 +174,15 @@ class ByteTracker(SortTracker):
         return np.concatenate(matches).astype(np.int64), candidates
 
     def _motion_from_matches(self, pairs: np.ndarray, dets: Detections, unmatched_rows: np.ndarray,
-                             unmatched_dets: np.ndarray) -> BoxMotion:
+                             unmatched_dets: np.ndarray) -> tuple[BoxMotion, bool]:
         """Fit this frame's camera motion from stage-1 ``pairs`` ``[track row, det row]`` of visible
-        tracks (lost ones are where the motion is unknown) and apply it to every track.
+        tracks (lost ones are where the motion is unknown) and apply it to every track; returns the
+        fit and whether the tracks moved.
+
+        The fit is of the whole motion since the last frame (predictions without the expected camera
+        motion), so the simplest-model tests decide "the camera moved", not "it moved differently
+        than expected"; the tracks then move by what the expectation got wrong. Unreliable: the
+        expectation stands.
 
         A jerk of more than about half a box leaves few visible tracks matched; then the unmatched
         ones are paired with the unmatched boxes by mutual best overlap of grown boxes (a probe).
@@ -155,14 +199,16 @@ class ByteTracker(SortTracker):
             mutual &= grown[np.arange(len(stray)), best] >= self.PROBE_MIN_IOU
             rows = np.concatenate([rows, stray[mutual]])
             cols = np.concatenate([cols, unmatched_dets[best[mutual]]])
-        motion = fit_box_motion(t.mean[rows, :4], xyxy_to_xywh(dets.xyxy[cols]), need)
-        if not motion.is_identity:
-            s, shift = motion.warp[0, 0], motion.warp[:, 2]
-            t.mean *= s  # a zoom scales positions, sizes and their velocities alike ...
-            t.mean[:, :2] += shift  # ... and the camera's translation moves the centres
-            t.cov *= s * s
-            t.obs_xywh = warp_xywh(t.obs_xywh, motion.warp)  # last-box recovery looks where it is now
-        return motion
+        expected = self.expected_motion
+        no_camera = invert(expected)
+        pred = t.mean[rows, :4]
+        motion = fit_box_motion(warp_xywh(pred, no_camera), xyxy_to_xywh(dets.xyxy[cols]), need)
+        self.camera_step = motion.warp if motion.reliable else expected
+        correction = compose(self.camera_step, no_camera)
+        if np.allclose(correction, np.eye(2, 3), rtol=0, atol=1e-9):
+            return motion, False
+        self._move_tracks(correction)
+        return motion, True
 
     def _first_stage_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray) -> np.ndarray:
         """Stage-1 cost of track ``rows`` vs detections ``det_rows`` (BoT-SORT adds appearance)."""

@@ -115,3 +115,22 @@ def warp_xywh(xywh: np.ndarray, warp: np.ndarray) -> np.ndarray:
     out[:, :2] = out[:, :2] @ warp[:, :2].T + warp[:, 2]
     out[:, 2:] *= np.sqrt(abs(np.linalg.det(warp[:, :2])))
     return out
+
+
+def _as_3x3(warp: np.ndarray) -> np.ndarray:
+    return np.vstack([warp, [0.0, 0.0, 1.0]])
+
+
+def compose(after: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """The 2x3 affine doing ``before`` then ``after``.
+
+    >>> compose(np.array([[2., 0, 1], [0, 2, 0]]), np.array([[1., 0, 3], [0, 1, 0]])).tolist()
+    [[2.0, 0.0, 7.0], [0.0, 2.0, 0.0]]
+    """
+    return (_as_3x3(after) @ _as_3x3(before))[:2]
+
+
+def invert(warp: np.ndarray) -> np.ndarray:
+    """The 2x3 affine undoing ``warp``."""
+    return np.linalg.inv(_as_3x3(warp))[:2]
+
