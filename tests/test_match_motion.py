@@ -120,3 +120,46 @@ def test_unknown_report_lost_gate_is_a_user_error():
     from tracker.errors import UserError
     with pytest.raises(UserError):
         make_tracker("botsort", overrides={"report_lost_gate": "sometimes"})
+
+
+def panning_scene(frames, hide=(3, 4), hidden=(10, 30), seed=0):
+    """12 people standing on a grid, seen by a camera whose pan slows down and reverses every 20
+    frames (3 px/frame at most, a sinusoid like tools/make_variants.py's ``pan``: too little for
+    one frame's matches to prove under 2% box noise); people in ``hide`` are missed from
+    ``hidden[0]`` to ``hidden[1]``."""
+    rng = np.random.default_rng(seed)
+    base = np.array([[300 + 150 * (k % 6), 300 + 300 * (k // 6), 50, 120] for k in range(12)], float)
+    offsets = 3 * 20 / np.pi * np.sin(np.pi * np.arange(frames) / 20)
+    out = []
+    for f in range(1, frames + 1):
+        xywh = base.copy()
+        xywh[:, 0] += offsets[f - 1]
+        xywh[:, :2] += rng.normal(0, 0.02, (12, 2)) * xywh[:, 3:4]
+        keep = np.array([not (k in hide and hidden[0] <= f <= hidden[1]) for k in range(12)])
+        xyxy = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], 1)[keep]
+        out.append(Detections(xyxy, np.full(len(xyxy), 0.9), np.zeros(len(xyxy), np.int64)))
+    return out
+
+
+def test_camera_velocity_lost_tracks_follow_a_changing_pan():
+    """While two people are hidden the pan slows down and reverses. Without ``camera_velocity`` their
+    tracks coast on the velocity they had when lost (the pan's, absorbed by the Kalman filter) and
+    come back with new ids; with it the tracks keep the objects' own velocity (zero), follow the
+    camera's estimated motion and keep their ids."""
+    frames = panning_scene(45)
+    ids = {}
+    for flag in (False, True):
+        out, trk = run(frames, motion_from_matches=True, camera_velocity=flag, track_buffer=30)
+        ids[flag] = len(set(np.concatenate([t.track_id for t in out]).tolist()))
+        if flag:  # the tracks' velocities are the objects' own (standing people), not the pan
+            assert np.abs(trk.tracks.mean[:, 4]).max() < 1.0
+    assert ids[True] == 12 and ids[False] > 12
+
+
+def test_camera_velocity_changes_nothing_on_a_static_scene():
+    frames = scene(30, hide=(3, 4))
+    off, _ = run(frames, motion_from_matches=True)
+    on, trk = run(frames, motion_from_matches=True, camera_velocity=True)
+    for a, b in zip(off, on):
+        assert np.array_equal(a.track_id, b.track_id) and np.array_equal(a.xyxy, b.xyxy)
+    assert trk.camera_moving_until == 0

@@ -64,6 +64,7 @@ class ByteTrackConfig(SortConfig):
     motion_from_matches: bool = False  # camera motion fitted from confident matches, applied to all tracks
     motion_min_matches: int = 4  # fewer agreeing matches than this: no motion estimate (unreliable)
     camera_velocity: bool = False  # motion_from_matches: expect last frame's camera motion again before matching; track velocities stay the objects' own
+    camera_memory: int = 90  # camera_velocity: frames (at 30 fps) the camera counts as moving after a significant motion; meanwhile every frame's fitted motion is applied untested
 
 
 class ByteTracker(SortTracker):
@@ -80,10 +81,13 @@ class ByteTracker(SortTracker):
         # pixels -> this frame's) and the part of this frame's motion applied before matching
         self.camera_step = np.eye(2, 3)
         self.expected_motion = np.eye(2, 3)
+        self.camera_moving_until = 0  # camera_velocity: last frame the camera counts as moving
+        self.last_camera_motion = -1  # ... and the last frame with a significant motion
 
     def notice_gap(self) -> None:
         super().notice_gap()
         self.camera_step = np.eye(2, 3)  # the frames either side of an outage are unrelated views
+        self.camera_moving_until, self.last_camera_motion = 0, -1
 
     def _predict(self, image) -> None:
         super()._predict(image)
@@ -204,6 +208,19 @@ class ByteTracker(SortTracker):
         pred = t.mean[rows, :4]
         motion = fit_box_motion(warp_xywh(pred, no_camera), xyxy_to_xywh(dets.xyxy[cols]), need)
         self.camera_step = motion.warp if motion.reliable else expected
+        if self.cfg.camera_velocity and motion.reliable:
+            # one frame's matches rarely prove a smooth pan of a few pixels; once the camera has been
+            # seen moving, its motion is estimated every frame instead of tested (tested, an
+            # unproven frame would leave the pan to the tracks' velocities, and lost tracks behind)
+            # "moving": significant in two frames in a row (a detector's coherent errors, a crowd
+            # stepping together, rarely last two frames; a pan or a shake does)
+            if not motion.is_identity:
+                moving = self.last_camera_motion == self.frame_id - 1 or self.frame_id <= self.camera_moving_until
+                self.last_camera_motion = self.frame_id
+                if moving:
+                    self.camera_moving_until = self.frame_id + max(1, round(self.cfg.camera_memory * self.frame_rate / 30))
+            if self.frame_id <= self.camera_moving_until:
+                self.camera_step = motion.fitted
         correction = compose(self.camera_step, no_camera)
         if np.allclose(correction, np.eye(2, 3), rtol=0, atol=1e-9):
             return motion, False

@@ -30,11 +30,14 @@ CHI2_2DOF_99 = 9.21
 
 @dataclass
 class BoxMotion:
-    """A fitted frame motion: ``warp`` (2, 3), whether enough matches agreed (``reliable``), how many."""
+    """A fitted frame motion: ``warp`` (2, 3), whether enough matches agreed (``reliable``), how many;
+    ``fitted``: the least-squares scale + translation before the simplest-model tests (the warp to
+    use when the camera is already known to move)."""
 
     warp: np.ndarray = field(default_factory=lambda: np.eye(2, 3))
     reliable: bool = False
     inliers: int = 0
+    fitted: np.ndarray = field(default_factory=lambda: np.eye(2, 3))
 
     @property
     def is_identity(self) -> bool:
@@ -96,10 +99,11 @@ def fit_box_motion(pred_xywh: np.ndarray, det_xywh: np.ndarray, min_matches: int
     # if it is significantly non-zero (chi-square tests under the fit's noise)
     if (sse_pan - sse) / sigma2 < CHI2_1DOF_99:
         scale, tx, ty = 1.0, px, py
+    fitted = np.array([[scale, 0.0, tx], [0.0, scale, ty]])
+    if scale == 1.0:
         if sw * (tx * tx + ty * ty) / sigma2 < CHI2_2DOF_99:
-            return BoxMotion(np.eye(2, 3), True, k)
-    warp = np.array([[scale, 0.0, tx], [0.0, scale, ty]])
-    return BoxMotion(warp, True, k)
+            return BoxMotion(np.eye(2, 3), True, k, fitted)
+    return BoxMotion(fitted, True, k, fitted)
 
 
 def warp_xywh(xywh: np.ndarray, warp: np.ndarray) -> np.ndarray:
