@@ -89,6 +89,7 @@ def fit_box_motion(pred_xywh: np.ndarray, det_xywh: np.ndarray, min_matches: int
         return w @ (err * err), t
 
     sse, (tx, ty) = misfit(scale)
+    fitted = np.array([[scale, 0.0, tx], [0.0, scale, ty]])
     sse_pan, (px, py) = misfit(1.0)
     # noise per coordinate differs (a box's height is noisier than its width, in pixels and in box
     # heights); the tests assume the noisiest one, and at least the floor
@@ -99,11 +100,10 @@ def fit_box_motion(pred_xywh: np.ndarray, det_xywh: np.ndarray, min_matches: int
     # if it is significantly non-zero (chi-square tests under the fit's noise)
     if (sse_pan - sse) / sigma2 < CHI2_1DOF_99:
         scale, tx, ty = 1.0, px, py
-    fitted = np.array([[scale, 0.0, tx], [0.0, scale, ty]])
-    if scale == 1.0:
         if sw * (tx * tx + ty * ty) / sigma2 < CHI2_2DOF_99:
             return BoxMotion(np.eye(2, 3), True, k, fitted)
-    return BoxMotion(fitted, True, k, fitted)
+    warp = np.array([[scale, 0.0, tx], [0.0, scale, ty]])
+    return BoxMotion(warp, True, k, fitted)
 
 
 def warp_xywh(xywh: np.ndarray, warp: np.ndarray) -> np.ndarray:
