@@ -25,7 +25,11 @@ Switchable extras on top of the original (all off in ``bytetrack.yaml``; BoT-SOR
     predictions of visible tracks onto their stage-1 matches is fitted robustly
     (:mod:`~tracker.trackers.match_motion`) and applied to every track, lost ones included; the
     confirmed tracks left unmatched then retry stage 1 where they are now. No significant motion
-    changes nothing.
+    changes nothing. With ``camera_velocity`` the camera's last motion is applied before matching
+    and the fit is of the whole motion, so the Kalman velocities stay the objects' own (otherwise
+    they absorb a smooth pan, and a lost track coasts on the pan speed it had when it was lost);
+    after two significant frames in a row the camera counts as moving for ``camera_memory``
+    frames, and its motion is then fitted every frame rather than tested.
 """
 from __future__ import annotations
 
@@ -207,21 +211,23 @@ class ByteTracker(SortTracker):
         no_camera = invert(expected)
         pred = t.mean[rows, :4]
         motion = fit_box_motion(warp_xywh(pred, no_camera), xyxy_to_xywh(dets.xyxy[cols]), need)
-        self.camera_step = motion.warp if motion.reliable else expected
-        if self.cfg.camera_velocity and motion.reliable:
+        this_frame = motion.warp if motion.reliable else expected  # the camera's motion since the last frame
+        if self.cfg.camera_velocity:
             # one frame's matches rarely prove a smooth pan of a few pixels; once the camera has been
-            # seen moving, its motion is estimated every frame instead of tested (tested, an
-            # unproven frame would leave the pan to the tracks' velocities, and lost tracks behind)
-            # "moving": significant in two frames in a row (a detector's coherent errors, a crowd
-            # stepping together, rarely last two frames; a pan or a shake does)
-            if not motion.is_identity:
-                moving = self.last_camera_motion == self.frame_id - 1 or self.frame_id <= self.camera_moving_until
-                self.last_camera_motion = self.frame_id
-                if moving:
+            # seen moving, its motion is fitted every frame instead of tested (tested, an unproven
+            # frame would leave the pan to the tracks' velocities, and lost tracks behind). Moving:
+            # significant in two frames in a row (a detector's coherent error or a crowd stepping
+            # together rarely lasts two frames; a pan or a shake does)
+            if motion.reliable and not motion.is_identity:
+                if self.last_camera_motion == self.frame_id - 1 or self.frame_id <= self.camera_moving_until:
                     self.camera_moving_until = self.frame_id + max(1, round(self.cfg.camera_memory * self.frame_rate / 30))
-            if self.frame_id <= self.camera_moving_until:
-                self.camera_step = motion.fitted
-        correction = compose(self.camera_step, no_camera)
+                self.last_camera_motion = self.frame_id
+            moving = self.frame_id <= self.camera_moving_until
+            if moving and motion.reliable:
+                this_frame = motion.fitted
+            # a still camera is expected to stay still (exactly as without camera_velocity)
+            self.camera_step = this_frame if moving else np.eye(2, 3)
+        correction = compose(this_frame, no_camera)
         if np.allclose(correction, np.eye(2, 3), rtol=0, atol=1e-9):
             return motion, False
         self._move_tracks(correction)
