@@ -71,14 +71,12 @@ class BotSortTracker(ByteTracker):
         super().notice_gap()
         self.gmc.reset()
 
-    def _expected_camera_motion(self, image: Optional[np.ndarray]) -> np.ndarray:
-        if image is not None and self.cfg.gmc_method != "none":
-            return np.eye(2, 3)  # pixel GMC measures this frame's motion; the matches fit what it missed
-        return super()._expected_camera_motion(image)
+    def _pixel_gmc(self, image: Optional[np.ndarray]) -> bool:
+        return image is not None and self.cfg.gmc_method != "none"
 
     def _predict(self, image: Optional[np.ndarray]) -> None:
         super()._predict(image)
-        if image is not None and self.cfg.gmc_method != "none":
+        if self._pixel_gmc(image):
             warp = self.gmc.apply(image)
             t = self.tracks
             t.mean, t.cov = warp_states(t.mean, t.cov, warp)

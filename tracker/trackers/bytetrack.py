@@ -85,6 +85,7 @@ class ByteTracker(SortTracker):
         # pixels -> this frame's) and the part of this frame's motion applied before matching
         self.camera_step = np.eye(2, 3)
         self.expected_motion = np.eye(2, 3)
+        self.camera_velocity_now = False
         self.camera_moving_until = 0  # camera_velocity: last frame the camera counts as moving
         self.last_camera_motion = -1  # ... and the last frame with a significant motion
 
@@ -95,18 +96,20 @@ class ByteTracker(SortTracker):
 
     def _predict(self, image) -> None:
         super()._predict(image)
-        self.expected_motion = self._expected_camera_motion(image)
+        # with ``camera_velocity`` the camera motion assumed before this frame's matches are seen is
+        # the last frame's (a camera moves smoothly). Moving every track by it, rather than letting
+        # each track's Kalman velocity absorb the pan, keeps those velocities the objects' own: a
+        # lost track then follows the camera instead of its velocity at the moment it was lost, and
+        # a new track is not a pan's worth behind in its first frames
+        self.camera_velocity_now = (self.cfg.motion_from_matches and self.cfg.camera_velocity
+                                    and not self._pixel_gmc(image))
+        self.expected_motion = self.camera_step if self.camera_velocity_now else np.eye(2, 3)
         self._move_tracks(self.expected_motion)
 
-    def _expected_camera_motion(self, image) -> np.ndarray:
-        """The camera motion assumed before this frame's matches are seen: with ``camera_velocity``,
-        the last frame's again (a camera moves smoothly). Moving every track by it, rather than
-        letting each track's Kalman velocity absorb the pan, keeps those velocities the objects' own:
-        a lost track then follows the camera instead of its velocity at the moment it was lost, and
-        a new track is not a pan's worth behind in its first frames."""
-        if self.cfg.motion_from_matches and self.cfg.camera_velocity:
-            return self.camera_step
-        return np.eye(2, 3)
+    def _pixel_gmc(self, image) -> bool:
+        """Whether this frame's camera motion is measured from pixels (BoT-SORT with an image): the
+        matches then only fit what it missed."""
+        return False
 
     def _move_tracks(self, warp: np.ndarray) -> None:
         """Apply a camera motion (scale + translation) to every track, lost ones included."""
@@ -146,8 +149,8 @@ class ByteTracker(SortTracker):
         # stage 1b: camera motion fitted from the confident matches of visible tracks moves every
         # track; the confirmed tracks still unmatched then get a second chance where they are now
         if cfg.motion_from_matches:
-            self.motion, moved = self._motion_from_matches(matches[0], dets, unmatched_visible, high[um_high])
-            if moved and len(unmatched_visible) and len(um_high):
+            self.motion = self._motion_from_matches(matches[0], dets, unmatched_visible, high[um_high])
+            if not self.motion.is_identity and len(unmatched_visible) and len(um_high):
                 cost = self._first_stage_cost(unmatched_visible, dets, high[um_high])
                 m1b, um_b_tracks, um_b = linear_assignment(cost, cfg.match_thresh)
                 matches.append(np.stack([unmatched_visible[m1b[:, 0]], high[um_high][m1b[:, 1]]], axis=1))
@@ -182,10 +185,10 @@ class ByteTracker(SortTracker):
         return np.concatenate(matches).astype(np.int64), candidates
 
     def _motion_from_matches(self, pairs: np.ndarray, dets: Detections, unmatched_rows: np.ndarray,
-                             unmatched_dets: np.ndarray) -> tuple[BoxMotion, bool]:
+                             unmatched_dets: np.ndarray) -> BoxMotion:
         """Fit this frame's camera motion from stage-1 ``pairs`` ``[track row, det row]`` of visible
         tracks (lost ones are where the motion is unknown) and apply it to every track; returns the
-        fit and whether the tracks moved.
+        fit, its ``warp`` being the move applied to the tracks now (identity: none).
 
         The fit is of the whole motion since the last frame (predictions without the expected camera
         motion), so the simplest-model tests decide "the camera moved", not "it moved differently
@@ -212,7 +215,7 @@ class ByteTracker(SortTracker):
         pred = t.mean[rows, :4]
         motion = fit_box_motion(warp_xywh(pred, no_camera), xyxy_to_xywh(dets.xyxy[cols]), need)
         this_frame = motion.warp if motion.reliable else expected  # the camera's motion since the last frame
-        if self.cfg.camera_velocity:
+        if self.camera_velocity_now:
             # one frame's matches rarely prove a smooth pan of a few pixels; once the camera has been
             # seen moving, its motion is fitted every frame instead of tested (tested, an unproven
             # frame would leave the pan to the tracks' velocities, and lost tracks behind). Moving:
@@ -229,9 +232,9 @@ class ByteTracker(SortTracker):
             self.camera_step = this_frame if moving else np.eye(2, 3)
         correction = compose(this_frame, no_camera)
         if np.allclose(correction, np.eye(2, 3), rtol=0, atol=1e-9):
-            return motion, False
+            correction = np.eye(2, 3)
         self._move_tracks(correction)
-        return motion, True
+        return BoxMotion(correction, motion.reliable, motion.inliers, motion.fitted)
 
     def _first_stage_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray) -> np.ndarray:
         """Stage-1 cost of track ``rows`` vs detections ``det_rows`` (BoT-SORT adds appearance)."""
