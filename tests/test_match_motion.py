@@ -163,3 +163,18 @@ def test_camera_velocity_changes_nothing_on_a_static_scene():
     for a, b in zip(off, on):
         assert np.array_equal(a.track_id, b.track_id) and np.array_equal(a.xyxy, b.xyxy)
     assert trk.camera_moving_until == 0
+
+
+def test_camera_velocity_leaves_pixel_gmc_alone():
+    """With an image BoT-SORT measures the camera from pixels; the matches then only fit what pixel
+    GMC missed, and no motion is carried over from the last frame (it would be counted twice)."""
+    frames = panning_scene(12)
+    trk = make_tracker("botsort", overrides={"camera_velocity": True, "gmc_method": "sparseOptFlow"})
+    image = np.zeros((1080, 1920, 3), np.uint8)
+    for d in frames:
+        trk.update(d, image)
+        assert np.array_equal(trk.expected_motion, np.eye(2, 3))
+    trk = make_tracker("botsort", overrides={"camera_velocity": True})
+    for d in frames:
+        trk.update(d)
+    assert not np.array_equal(trk.expected_motion, np.eye(2, 3))  # no image: the pan is carried over
