@@ -78,6 +78,7 @@ class ByteTracker(SortTracker):
     cfg: ByteTrackConfig
     PROBE_BUFFER = 0.5  # the motion probe grows boxes by this fraction so a jerk of ~half a box still overlaps
     PROBE_MIN_IOU = 0.3  # ... and pairs boxes overlapping at least this much (grown)
+    CAMERA_FORGET = 0.9  # camera_velocity: weight per frame of the past in the camera's persistence (~10 frames)
 
     def reset(self) -> None:
         super().reset()
@@ -88,11 +89,14 @@ class ByteTracker(SortTracker):
         self.camera_velocity_now = False
         self.camera_moving_until = 0  # camera_velocity: last frame the camera counts as moving
         self.last_camera_motion = -1  # ... and the last frame with a significant motion
+        self.last_fitted_step = None  # ... the last frame's fitted motion while moving
+        self.camera_persistence = np.array([1.0, 1.0])  # sums of (motion . last motion, last motion . last motion)
 
     def notice_gap(self) -> None:
         super().notice_gap()
         self.camera_step = np.eye(2, 3)  # the frames either side of an outage are unrelated views
         self.camera_moving_until, self.last_camera_motion = 0, -1
+        self.last_fitted_step, self.camera_persistence = None, np.array([1.0, 1.0])
 
     def _predict(self, image) -> None:
         super()._predict(image)
@@ -228,13 +232,29 @@ class ByteTracker(SortTracker):
             moving = self.frame_id <= self.camera_moving_until
             if moving and motion.reliable:
                 this_frame = motion.fitted
+                self._learn_camera_persistence(this_frame, pred[:, :2].mean(0))
+            # the next frame is expected to move like this one as far as the camera's motion has
+            # persisted from frame to frame (a pan: fully; a jerky hand at a low frame rate: hardly);
             # a still camera is expected to stay still (exactly as without camera_velocity)
-            self.camera_step = this_frame if moving else np.eye(2, 3)
+            persist = self.camera_persistence[0] / max(self.camera_persistence[1], 1e-9)
+            persist = float(np.clip(persist, 0.0, 1.0))
+            self.camera_step = np.eye(2, 3) + persist * (this_frame - np.eye(2, 3)) if moving else np.eye(2, 3)
+            self.last_fitted_step = this_frame if moving and motion.reliable else None
         correction = compose(this_frame, no_camera)
         if np.allclose(correction, np.eye(2, 3), rtol=0, atol=1e-9):
             correction = np.eye(2, 3)
         self._move_tracks(correction)
         return BoxMotion(correction, motion.reliable, motion.inliers, motion.fitted)
+
+    def _learn_camera_persistence(self, step: np.ndarray, point: np.ndarray) -> None:
+        """Update the least-squares AR(1) coefficient of the camera's frame-to-frame motion (how much
+        of one frame's motion the next repeats), measured by the displacement of ``point`` (where the
+        tracks are), forgetting old frames at ``CAMERA_FORGET`` per frame."""
+        if self.last_fitted_step is None:
+            return
+        move = step[:, :2] @ point + step[:, 2] - point
+        before = self.last_fitted_step[:, :2] @ point + self.last_fitted_step[:, 2] - point
+        self.camera_persistence = self.CAMERA_FORGET * self.camera_persistence + [move @ before, before @ before]
 
     def _first_stage_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray) -> np.ndarray:
         """Stage-1 cost of track ``rows`` vs detections ``det_rows`` (BoT-SORT adds appearance)."""
