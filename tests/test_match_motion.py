@@ -178,3 +178,28 @@ def test_camera_velocity_leaves_pixel_gmc_alone():
     for d in frames:
         trk.update(d)
     assert not np.array_equal(trk.expected_motion, np.eye(2, 3))  # no image: the pan is carried over
+
+
+def test_camera_velocity_expects_a_pan_to_persist_but_not_a_jerky_hand():
+    """A steady pan is expected to go on at full speed; a hand-held camera whose every frame jumps
+    somewhere new (a low frame rate) is expected to go nowhere in particular."""
+    rng = np.random.default_rng(4)
+    base = np.array([[300 + 150 * (k % 6), 300 + 300 * (k // 6), 50, 120] for k in range(12)], float)
+
+    def frames(offsets):
+        out = []
+        for off in offsets:
+            xywh = base.copy()
+            xywh[:, :2] += off
+            xyxy = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], 1)
+            out.append(Detections(xyxy, np.full(12, 0.9), np.zeros(12, np.int64)))
+        return out
+
+    pan = np.cumsum(np.tile([[6.0, 0.0]], (30, 1)), axis=0)
+    jerky = rng.normal(0, 15, (30, 2))  # a new random position every frame
+    _, steady = run(frames(pan), motion_from_matches=True, camera_velocity=True)
+    _, shaky = run(frames(jerky), motion_from_matches=True, camera_velocity=True)
+    assert steady.camera_step[0, 2] == pytest.approx(6.0, abs=0.3)
+    last_jump = jerky[-1] - jerky[-2]
+    assert shaky.frame_id <= shaky.camera_moving_until  # the shaking camera does count as moving ...
+    assert np.linalg.norm(shaky.camera_step[:, 2]) < 0.5 * np.linalg.norm(last_jump)  # ... but not as a pan
