@@ -49,7 +49,7 @@ class SortConfig:
     report_lost_frames: int = 0  # also report lost tracks (predicted box) this many frames (at 30 fps)
     report_lost_gate: str = "always"  # ... when: always | motion | hidden | motion_or_hidden | motion_and_hidden
     hidden_overlap: float = 0.5  # "hidden": this much of the lost box is covered by a visible track's box
-    report_lost_inside: bool = False  # ... and only while the box is inside the area detections have covered
+    report_lost_inside: bool = False  # ... and only while at least half the box is inside the area detections have covered
 
 
 LOST_REPORT_GATES = ("always", "motion", "hidden", "motion_or_hidden", "motion_and_hidden")
@@ -252,8 +252,12 @@ class SortTracker:
         gate = self.cfg.report_lost_gate
         ok = np.ones(len(lost), bool)
         if self.cfg.report_lost_inside and len(lost):  # an object leaving the view is gone, not hidden
-            box = self.track_xyxy(lost)
-            ok = (box[:, :2] >= self.seen_area[:2]).all(1) & (box[:, 2:] <= self.seen_area[2:]).all(1)
+            # at least half of the box inside: a person at the border, half in view, is still there
+            box, seen = self.track_xyxy(lost), self.seen_area
+            iw = np.clip(np.minimum(box[:, 2], seen[2]) - np.maximum(box[:, 0], seen[0]), 0, None)
+            ih = np.clip(np.minimum(box[:, 3], seen[3]) - np.maximum(box[:, 1], seen[1]), 0, None)
+            area = np.maximum((box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1]), 1e-9)
+            ok = iw * ih >= 0.5 * area
         if gate == "always" or len(lost) == 0:
             return ok
         motion = np.full(len(lost), self.motion.reliable)
