@@ -203,3 +203,23 @@ def test_camera_velocity_expects_a_pan_to_persist_but_not_a_jerky_hand():
     last_jump = jerky[-1] - jerky[-2]
     assert shaky.frame_id <= shaky.camera_moving_until  # the shaking camera does count as moving ...
     assert np.linalg.norm(shaky.camera_step[:, 2]) < 0.5 * np.linalg.norm(last_jump)  # ... but not as a pan
+
+
+def test_report_lost_inside_keeps_half_visible_boxes_only():
+    """A person walking out of the view on the right (the rightmost box ever seen) is missed from
+    frame 21: with ``report_lost_inside`` the prediction is reported while at least half of it is
+    inside the area detections have covered, then no more."""
+    def frame(f):
+        boxes = [[100 + 10 * min(f, 20), 300, 150 + 10 * min(f, 20), 420]] if f <= 20 else []
+        boxes += [[100 + 60 * k, 100, 150 + 60 * k, 220] for k in range(3)]  # people standing, further left
+        xyxy = np.array(boxes, float)
+        return Detections(xyxy, np.full(len(xyxy), 0.9), np.zeros(len(xyxy), np.int64))
+
+    trk = make_tracker("bytetrack", overrides={"report_lost_frames": 15, "report_lost_inside": True})
+    reported = []
+    for f in range(1, 27):
+        out = trk.update(frame(f))
+        reported.append(int((out.det_index == -1).sum()))
+    lost = reported[20:]  # frames 21..26: the walker is 1..6 frames past its last box (10 px/frame, 50 px wide)
+    assert lost[0] == 1 and lost[1] == 1  # 80%, 60% inside
+    assert lost[3:] == [0, 0, 0]  # 30% or less inside
