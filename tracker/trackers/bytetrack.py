@@ -25,8 +25,8 @@ Switchable extras on top of the original (all off in ``bytetrack.yaml``; BoT-SOR
     predictions of visible tracks onto their stage-1 matches is fitted robustly
     (:mod:`~tracker.trackers.match_motion`) and applied to every track, lost ones included; the
     confirmed tracks left unmatched then retry stage 1 where they are now. No significant motion
-    changes nothing. With ``camera_velocity`` the camera's last motion is applied before matching
-    and the fit is of the whole motion, so the Kalman velocities stay the objects' own (otherwise
+    changes nothing. With ``camera_velocity`` the camera's last motion (times how much of it has
+    persisted frame to frame) is applied before matching and the fit is of the whole motion, so the Kalman velocities stay the objects' own (otherwise
     they absorb a smooth pan, and a lost track coasts on the pan speed it had when it was lost);
     after two significant frames in a row the camera counts as moving for ``camera_memory``
     frames, and its motion is then fitted every frame rather than tested.
@@ -67,8 +67,8 @@ class ByteTrackConfig(SortConfig):
     last_box_match_thresh: float = 0.5  # largest 1-IoU cost for that second chance
     motion_from_matches: bool = False  # camera motion fitted from confident matches, applied to all tracks
     motion_min_matches: int = 4  # fewer agreeing matches than this: no motion estimate (unreliable)
-    camera_velocity: bool = False  # motion_from_matches: expect last frame's camera motion again before matching; track velocities stay the objects' own
-    camera_memory: int = 90  # camera_velocity: frames (at 30 fps) the camera counts as moving after a significant motion; meanwhile every frame's fitted motion is applied untested
+    camera_velocity: bool = False  # motion_from_matches: expect the camera's last motion (as far as it persists) before matching; track velocities stay the objects' own
+    camera_memory: int = 90  # camera_velocity: frames (at 30 fps) the camera counts as moving after two frames in a row with a significant motion; meanwhile every frame's fitted motion is applied untested
 
 
 class ByteTracker(SortTracker):

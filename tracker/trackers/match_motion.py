@@ -137,4 +137,3 @@ def compose(after: np.ndarray, before: np.ndarray) -> np.ndarray:
 def invert(warp: np.ndarray) -> np.ndarray:
     """The 2x3 affine undoing ``warp``."""
     return np.linalg.inv(_as_3x3(warp))[:2]
-

@@ -19,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..boxes import xyxy_to_xywh
+from ..boxes import inside_fraction, xyxy_to_xywh
 from ..errors import UserError
 from ..types import Detections, Tracks
 from .appearance import clean_for_update
@@ -253,11 +253,7 @@ class SortTracker:
         ok = np.ones(len(lost), bool)
         if self.cfg.report_lost_inside and len(lost):  # an object leaving the view is gone, not hidden
             # at least half of the box inside: a person at the border, half in view, is still there
-            box, seen = self.track_xyxy(lost), self.seen_area
-            iw = np.clip(np.minimum(box[:, 2], seen[2]) - np.maximum(box[:, 0], seen[0]), 0, None)
-            ih = np.clip(np.minimum(box[:, 3], seen[3]) - np.maximum(box[:, 1], seen[1]), 0, None)
-            area = np.maximum((box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1]), 1e-9)
-            ok = iw * ih >= 0.5 * area
+            ok = inside_fraction(self.track_xyxy(lost), self.seen_area) >= 0.5
         if gate == "always" or len(lost) == 0:
             return ok
         motion = np.full(len(lost), self.motion.reliable)
