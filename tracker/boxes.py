@@ -124,6 +124,18 @@ def overlap_fraction(xyxy, chunk: int = 512) -> np.ndarray:
     return out
 
 
+def inside_fraction(xyxy, region) -> np.ndarray:
+    """For each box, the fraction of its area inside ``region`` (one xyxy box, e.g. the image), (N,).
+
+    >>> inside_fraction(np.array([[0, 0, 10, 10], [-5, 0, 5, 10]]), [0, 0, 100, 100]).tolist()
+    [1.0, 0.5]
+    """
+    b, r = _2d(xyxy), np.asarray(region, np.float64)
+    iw = np.clip(np.minimum(b[:, 2], r[2]) - np.maximum(b[:, 0], r[0]), 0, None)
+    ih = np.clip(np.minimum(b[:, 3], r[3]) - np.maximum(b[:, 1], r[1]), 0, None)
+    return iw * ih / np.maximum(box_area(b), 1e-9)
+
+
 def clip_xyxy(b, width: int, height: int) -> np.ndarray:
     """Clip xyxy boxes to the image ``[0, width] x [0, height]``."""
     b = _2d(b).copy()

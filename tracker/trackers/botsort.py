@@ -34,6 +34,8 @@ class BotSortConfig(ByteTrackConfig):
     report_lost_frames: int = field(default=15, metadata={"search": (0, 30)})  # also report lost tracks (predicted box) this many frames (at 30 fps)
     last_box_recovery: bool = True  # OC-SORT OCR: lost tracks left unmatched retry with their last seen box
     motion_from_matches: bool = True  # camera motion from the matches (no images needed), measured: docs/benchmarks.md
+    camera_velocity: bool = True  # track velocities stay the objects' own (lost tracks follow the camera), measured: docs/benchmarks.md round 3
+    report_lost_inside: bool = True  # report a lost track only while half its box is inside the covered area, measured: round 3
     gmc_method: str = "sparseOptFlow"  # camera-motion compensation: sparseOptFlow | ecc | orb | none
     gmc_downscale: int = 2  # GMC works on an image this many times smaller
     appearance_weight: float = field(default=0.5, metadata={"search": (0.2, 0.9), "appearance": True})  # cost = weight * cosine distance + (1 - weight) * (1 - IoU)
@@ -68,11 +70,15 @@ class BotSortTracker(ByteTracker):
     def notice_gap(self) -> None:
         # the frames either side of an outage are unrelated views: their "camera motion" would
         # shift every track to a wrong place
+        super().notice_gap()
         self.gmc.reset()
+
+    def _pixel_gmc(self, image: Optional[np.ndarray]) -> bool:
+        return image is not None and self.cfg.gmc_method != "none"
 
     def _predict(self, image: Optional[np.ndarray]) -> None:
         super()._predict(image)
-        if image is not None and self.cfg.gmc_method != "none":
+        if self._pixel_gmc(image):
             warp = self.gmc.apply(image)
             t = self.tracks
             t.mean, t.cov = warp_states(t.mean, t.cov, warp)

@@ -25,7 +25,11 @@ Switchable extras on top of the original (all off in ``bytetrack.yaml``; BoT-SOR
     predictions of visible tracks onto their stage-1 matches is fitted robustly
     (:mod:`~tracker.trackers.match_motion`) and applied to every track, lost ones included; the
     confirmed tracks left unmatched then retry stage 1 where they are now. No significant motion
-    changes nothing.
+    changes nothing. With ``camera_velocity`` the camera's last motion (times how much of it has
+    persisted frame to frame) is applied before matching and the fit is of the whole motion, so the Kalman velocities stay the objects' own (otherwise
+    they absorb a smooth pan, and a lost track coasts on the pan speed it had when it was lost);
+    after two significant frames in a row the camera counts as moving for ``camera_memory``
+    frames, and its motion is then fitted every frame rather than tested.
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ import numpy as np
 
 from ..boxes import xyxy_to_xywh
 from ..types import Detections
-from .match_motion import BoxMotion, fit_box_motion, warp_xywh
+from .match_motion import BoxMotion, compose, fit_box_motion, invert, warp_xywh
 from .matching import box_iou, expand_boxes, gate_classes, height_iou, iou_cost, linear_assignment
 from .sort import SortConfig, SortTracker, corners_from_centre
 from .track import LOST, TENTATIVE, TRACKED
@@ -63,6 +67,8 @@ class ByteTrackConfig(SortConfig):
     last_box_match_thresh: float = 0.5  # largest 1-IoU cost for that second chance
     motion_from_matches: bool = False  # camera motion fitted from confident matches, applied to all tracks
     motion_min_matches: int = 4  # fewer agreeing matches than this: no motion estimate (unreliable)
+    camera_velocity: bool = False  # motion_from_matches: expect the camera's last motion (as far as it persists) before matching; track velocities stay the objects' own
+    camera_memory: int = 90  # camera_velocity: frames (at 30 fps) the camera counts as moving after two frames in a row with a significant motion; meanwhile every frame's fitted motion is applied untested
 
 
 class ByteTracker(SortTracker):
@@ -72,6 +78,53 @@ class ByteTracker(SortTracker):
     cfg: ByteTrackConfig
     PROBE_BUFFER = 0.5  # the motion probe grows boxes by this fraction so a jerk of ~half a box still overlaps
     PROBE_MIN_IOU = 0.3  # ... and pairs boxes overlapping at least this much (grown)
+    CAMERA_FORGET = 0.9  # camera_velocity: weight per frame of the past in the camera's persistence (~10 frames)
+
+    def reset(self) -> None:
+        super().reset()
+        # motion_from_matches: the whole camera motion of the last frame (2x3 affine, previous frame's
+        # pixels -> this frame's) and the part of this frame's motion applied before matching
+        self.camera_step = np.eye(2, 3)
+        self.expected_motion = np.eye(2, 3)
+        self.camera_velocity_now = False
+        self.camera_moving_until = 0  # camera_velocity: last frame the camera counts as moving
+        self.last_camera_motion = -1  # ... and the last frame with a significant motion
+        self.last_fitted_step = None  # ... the last frame's fitted motion while moving
+        self.camera_persistence = np.array([1.0, 1.0])  # sums of (motion . last motion, last motion . last motion)
+
+    def notice_gap(self) -> None:
+        super().notice_gap()
+        self.camera_step = np.eye(2, 3)  # the frames either side of an outage are unrelated views
+        self.camera_moving_until, self.last_camera_motion = 0, -1
+        self.last_fitted_step, self.camera_persistence = None, np.array([1.0, 1.0])
+
+    def _predict(self, image) -> None:
+        super()._predict(image)
+        # with ``camera_velocity`` the camera motion assumed before this frame's matches are seen is
+        # the last frame's (a camera moves smoothly). Moving every track by it, rather than letting
+        # each track's Kalman velocity absorb the pan, keeps those velocities the objects' own: a
+        # lost track then follows the camera instead of its velocity at the moment it was lost, and
+        # a new track is not a pan's worth behind in its first frames
+        self.camera_velocity_now = (self.cfg.motion_from_matches and self.cfg.camera_velocity
+                                    and not self._pixel_gmc(image))
+        self.expected_motion = self.camera_step if self.camera_velocity_now else np.eye(2, 3)
+        self._move_tracks(self.expected_motion)
+
+    def _pixel_gmc(self, image) -> bool:
+        """Whether this frame's camera motion is measured from pixels (BoT-SORT with an image): the
+        matches then only fit what it missed."""
+        return False
+
+    def _move_tracks(self, warp: np.ndarray) -> None:
+        """Apply a camera motion (scale + translation) to every track, lost ones included."""
+        if np.array_equal(warp, np.eye(2, 3)) or len(self.tracks) == 0:
+            return
+        t = self.tracks
+        s, shift = warp[0, 0], warp[:, 2]
+        t.mean *= s  # a zoom scales positions, sizes and their velocities alike ...
+        t.mean[:, :2] += shift  # ... and the camera's translation moves the centres
+        t.cov *= s * s
+        t.obs_xywh = warp_xywh(t.obs_xywh, warp)  # last-box recovery looks where it is now
 
     def _associate(self, dets: Detections) -> tuple[np.ndarray, np.ndarray]:
         cfg, t = self.cfg, self.tracks
@@ -138,7 +191,13 @@ class ByteTracker(SortTracker):
     def _motion_from_matches(self, pairs: np.ndarray, dets: Detections, unmatched_rows: np.ndarray,
                              unmatched_dets: np.ndarray) -> BoxMotion:
         """Fit this frame's camera motion from stage-1 ``pairs`` ``[track row, det row]`` of visible
-        tracks (lost ones are where the motion is unknown) and apply it to every track.
+        tracks (lost ones are where the motion is unknown) and apply it to every track; returns the
+        fit, its ``warp`` being the move applied to the tracks now (identity: none).
+
+        The fit is of the whole motion since the last frame (predictions without the expected camera
+        motion), so the simplest-model tests decide "the camera moved", not "it moved differently
+        than expected"; the tracks then move by what the expectation got wrong. Unreliable: the
+        expectation stands.
 
         A jerk of more than about half a box leaves few visible tracks matched; then the unmatched
         ones are paired with the unmatched boxes by mutual best overlap of grown boxes (a probe).
@@ -155,14 +214,47 @@ class ByteTracker(SortTracker):
             mutual &= grown[np.arange(len(stray)), best] >= self.PROBE_MIN_IOU
             rows = np.concatenate([rows, stray[mutual]])
             cols = np.concatenate([cols, unmatched_dets[best[mutual]]])
-        motion = fit_box_motion(t.mean[rows, :4], xyxy_to_xywh(dets.xyxy[cols]), need)
-        if not motion.is_identity:
-            s, shift = motion.warp[0, 0], motion.warp[:, 2]
-            t.mean *= s  # a zoom scales positions, sizes and their velocities alike ...
-            t.mean[:, :2] += shift  # ... and the camera's translation moves the centres
-            t.cov *= s * s
-            t.obs_xywh = warp_xywh(t.obs_xywh, motion.warp)  # last-box recovery looks where it is now
-        return motion
+        expected = self.expected_motion
+        no_camera = invert(expected)
+        pred = t.mean[rows, :4]
+        motion = fit_box_motion(warp_xywh(pred, no_camera), xyxy_to_xywh(dets.xyxy[cols]), need)
+        this_frame = motion.warp if motion.reliable else expected  # the camera's motion since the last frame
+        if self.camera_velocity_now:
+            # one frame's matches rarely prove a smooth pan of a few pixels; once the camera has been
+            # seen moving, its motion is fitted every frame instead of tested (tested, an unproven
+            # frame would leave the pan to the tracks' velocities, and lost tracks behind). Moving:
+            # significant in two frames in a row (a detector's coherent error or a crowd stepping
+            # together rarely lasts two frames; a pan or a shake does)
+            if motion.reliable and not motion.is_identity:
+                if self.last_camera_motion == self.frame_id - 1 or self.frame_id <= self.camera_moving_until:
+                    self.camera_moving_until = self.frame_id + max(1, round(self.cfg.camera_memory * self.frame_rate / 30))
+                self.last_camera_motion = self.frame_id
+            moving = self.frame_id <= self.camera_moving_until
+            if moving and motion.reliable:
+                this_frame = motion.fitted
+                self._learn_camera_persistence(this_frame, pred[:, :2].mean(0))
+            # the next frame is expected to move like this one as far as the camera's motion has
+            # persisted from frame to frame (a pan: fully; a jerky hand at a low frame rate: hardly);
+            # a still camera is expected to stay still (exactly as without camera_velocity)
+            persist = self.camera_persistence[0] / max(self.camera_persistence[1], 1e-9)
+            persist = float(np.clip(persist, 0.0, 1.0))
+            self.camera_step = np.eye(2, 3) + persist * (this_frame - np.eye(2, 3)) if moving else np.eye(2, 3)
+            self.last_fitted_step = this_frame if moving and motion.reliable else None
+        correction = compose(this_frame, no_camera)
+        if np.allclose(correction, np.eye(2, 3), rtol=0, atol=1e-9):
+            correction = np.eye(2, 3)
+        self._move_tracks(correction)
+        return BoxMotion(correction, motion.reliable, motion.inliers, motion.fitted)
+
+    def _learn_camera_persistence(self, step: np.ndarray, point: np.ndarray) -> None:
+        """Update the least-squares AR(1) coefficient of the camera's frame-to-frame motion (how much
+        of one frame's motion the next repeats), measured by the displacement of ``point`` (where the
+        tracks are), forgetting old frames at ``CAMERA_FORGET`` per frame."""
+        if self.last_fitted_step is None:
+            return
+        move = step[:, :2] @ point + step[:, 2] - point
+        before = self.last_fitted_step[:, :2] @ point + self.last_fitted_step[:, 2] - point
+        self.camera_persistence = self.CAMERA_FORGET * self.camera_persistence + [move @ before, before @ before]
 
     def _first_stage_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray) -> np.ndarray:
         """Stage-1 cost of track ``rows`` vs detections ``det_rows`` (BoT-SORT adds appearance)."""

@@ -30,11 +30,14 @@ CHI2_2DOF_99 = 9.21
 
 @dataclass
 class BoxMotion:
-    """A fitted frame motion: ``warp`` (2, 3), whether enough matches agreed (``reliable``), how many."""
+    """A fitted frame motion: ``warp`` (2, 3), whether enough matches agreed (``reliable``), how many;
+    ``fitted``: the least-squares scale + translation before the simplest-model tests (the warp to
+    use when the camera is already known to move)."""
 
     warp: np.ndarray = field(default_factory=lambda: np.eye(2, 3))
     reliable: bool = False
     inliers: int = 0
+    fitted: np.ndarray = field(default_factory=lambda: np.eye(2, 3))
 
     @property
     def is_identity(self) -> bool:
@@ -86,6 +89,7 @@ def fit_box_motion(pred_xywh: np.ndarray, det_xywh: np.ndarray, min_matches: int
         return w @ (err * err), t
 
     sse, (tx, ty) = misfit(scale)
+    fitted = np.array([[scale, 0.0, tx], [0.0, scale, ty]])
     sse_pan, (px, py) = misfit(1.0)
     # noise per coordinate differs (a box's height is noisier than its width, in pixels and in box
     # heights); the tests assume the noisiest one, and at least the floor
@@ -97,9 +101,9 @@ def fit_box_motion(pred_xywh: np.ndarray, det_xywh: np.ndarray, min_matches: int
     if (sse_pan - sse) / sigma2 < CHI2_1DOF_99:
         scale, tx, ty = 1.0, px, py
         if sw * (tx * tx + ty * ty) / sigma2 < CHI2_2DOF_99:
-            return BoxMotion(np.eye(2, 3), True, k)
+            return BoxMotion(np.eye(2, 3), True, k, fitted)
     warp = np.array([[scale, 0.0, tx], [0.0, scale, ty]])
-    return BoxMotion(warp, True, k)
+    return BoxMotion(warp, True, k, fitted)
 
 
 def warp_xywh(xywh: np.ndarray, warp: np.ndarray) -> np.ndarray:
@@ -115,3 +119,21 @@ def warp_xywh(xywh: np.ndarray, warp: np.ndarray) -> np.ndarray:
     out[:, :2] = out[:, :2] @ warp[:, :2].T + warp[:, 2]
     out[:, 2:] *= np.sqrt(abs(np.linalg.det(warp[:, :2])))
     return out
+
+
+def _as_3x3(warp: np.ndarray) -> np.ndarray:
+    return np.vstack([warp, [0.0, 0.0, 1.0]])
+
+
+def compose(after: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """The 2x3 affine doing ``before`` then ``after``.
+
+    >>> compose(np.array([[2., 0, 1], [0, 2, 0]]), np.array([[1., 0, 3], [0, 1, 0]])).tolist()
+    [[2.0, 0.0, 7.0], [0.0, 2.0, 0.0]]
+    """
+    return (_as_3x3(after) @ _as_3x3(before))[:2]
+
+
+def invert(warp: np.ndarray) -> np.ndarray:
+    """The 2x3 affine undoing ``warp``."""
+    return np.linalg.inv(_as_3x3(warp))[:2]

@@ -19,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..boxes import xyxy_to_xywh
+from ..boxes import inside_fraction, xyxy_to_xywh
 from ..errors import UserError
 from ..types import Detections, Tracks
 from .appearance import clean_for_update
@@ -49,7 +49,7 @@ class SortConfig:
     report_lost_frames: int = 0  # also report lost tracks (predicted box) this many frames (at 30 fps)
     report_lost_gate: str = "always"  # ... when: always | motion | hidden | motion_or_hidden | motion_and_hidden
     hidden_overlap: float = 0.5  # "hidden": this much of the lost box is covered by a visible track's box
-    report_lost_inside: bool = False  # ... and only while the box is inside the area detections have covered
+    report_lost_inside: bool = False  # ... and only while at least half the box is inside the area detections have covered
 
 
 LOST_REPORT_GATES = ("always", "motion", "hidden", "motion_or_hidden", "motion_and_hidden")
@@ -252,8 +252,8 @@ class SortTracker:
         gate = self.cfg.report_lost_gate
         ok = np.ones(len(lost), bool)
         if self.cfg.report_lost_inside and len(lost):  # an object leaving the view is gone, not hidden
-            box = self.track_xyxy(lost)
-            ok = (box[:, :2] >= self.seen_area[:2]).all(1) & (box[:, 2:] <= self.seen_area[2:]).all(1)
+            # at least half of the box inside: a person at the border, half in view, is still there
+            ok = inside_fraction(self.track_xyxy(lost), self.seen_area) >= 0.5
         if gate == "always" or len(lost) == 0:
             return ok
         motion = np.full(len(lost), self.motion.reliable)

@@ -37,6 +37,9 @@ class StrongSortConfig(BotSortConfig):
     # off by measurement: chosen on MOT17-05, confirmed on MOT17-09 (with embeddings), the gate cost
     # 2.8 and 1.1 HOTA: BoT-SORT's IoU gate and appearance veto already do its job
     motion_gate: bool = False  # stage 1: pairs outside the Kalman 95% gate never match
+    # BoT-SORT's round-3 defaults (docs/benchmarks.md) were not measured on StrongSORT: off
+    camera_velocity: bool = False  # with motion_from_matches: the camera's last motion expected before matching
+    report_lost_inside: bool = False  # report a lost track only while half its box is inside the covered area
 
 
 class StrongSortTracker(BotSortTracker):
