@@ -85,7 +85,8 @@ def iou_matrix(a, b) -> np.ndarray:
     height -= np.maximum(ay1[:, None], by1)
     np.maximum(inter, 0, out=inter)
     inter *= np.maximum(height, 0, out=height)
-    union = (np.maximum(ax2 - ax1, 0) * np.maximum(ay2 - ay1, 0))[:, None] + np.maximum(bx2 - bx1, 0) * np.maximum(by2 - by1, 0)
+    area_a = np.maximum(ax2 - ax1, 0) * np.maximum(ay2 - ay1, 0)
+    union = area_a[:, None] + np.maximum(bx2 - bx1, 0) * np.maximum(by2 - by1, 0)
     union -= inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
