@@ -17,6 +17,8 @@ import numpy as np
 
 
 def _2d(b) -> np.ndarray:
+    if type(b) is np.ndarray and b.ndim == 2 and b.shape[1] == 4 and b.dtype in (np.float32, np.float64):
+        return b  # already in shape (the trackers' case, several times a frame): skip the conversions
     return np.asarray(b, dtype=np.float64 if np.asarray(b).dtype == np.float64 else np.float32).reshape(-1, 4)
 
 
@@ -73,13 +75,20 @@ def iou_matrix(a, b) -> np.ndarray:
     b = np.asarray(b, np.float64).reshape(-1, 4)
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)), np.float64)
-    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
-    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    # trackers call this several times a frame on a few dozen boxes, where the cost is the number
+    # of NumPy calls, not their size: hence in-place steps and np.maximum (np.clip costs 3x more)
+    ax1, ay1, ax2, ay2 = a.T
+    bx1, by1, bx2, by2 = b.T
+    inter = np.minimum(ax2[:, None], bx2)
+    inter -= np.maximum(ax1[:, None], bx1)
+    height = np.minimum(ay2[:, None], by2)
+    height -= np.maximum(ay1[:, None], by1)
+    np.maximum(inter, 0, out=inter)
+    inter *= np.maximum(height, 0, out=height)
+    area_a = np.maximum(ax2 - ax1, 0) * np.maximum(ay2 - ay1, 0)
+    union = area_a[:, None] + np.maximum(bx2 - bx1, 0) * np.maximum(by2 - by1, 0)
+    union -= inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def iou_pairs(a, b) -> np.ndarray:

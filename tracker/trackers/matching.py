@@ -47,7 +47,7 @@ def linear_assignment(cost: np.ndarray, max_cost: float, use_lap: bool = True
     free_rows[matches[:, 0]] = False
     free_cols = np.ones(n_cols, bool)
     free_cols[matches[:, 1]] = False
-    return matches, np.flatnonzero(free_rows), np.flatnonzero(free_cols)
+    return matches, np.nonzero(free_rows)[0], np.nonzero(free_cols)[0]
 
 
 def _split_assignment(cost: np.ndarray, max_cost: float, use_lap: bool) -> np.ndarray:

@@ -116,8 +116,9 @@ class SortTracker:
         dets = Detections.coerce(dets)
         self.frame_id += 1
         tracks = self.tracks
-        keep = np.flatnonzero(dets.score >= self.cfg.det_thresh)
-        dets = dets[keep]  # positions in ``keep`` map back to the caller's detection indices
+        keep = np.nonzero(dets.score >= self.cfg.det_thresh)[0]
+        if len(keep) < len(dets):  # (no copy when every box is kept; the tracker never writes to dets)
+            dets = dets[keep]  # positions in ``keep`` map back to the caller's detection indices
 
         if len(dets) and self.cfg.report_lost_inside:
             self.seen_area = np.concatenate([np.minimum(self.seen_area[:2], dets.xyxy[:, :2].min(0)),
@@ -234,9 +235,11 @@ class SortTracker:
         unmatched = t.last_frame != self.frame_id
         t.state[unmatched & (t.state == TRACKED)] = LOST
         dead = unmatched & (t.state == TENTATIVE)
-        dead |= (t.state == LOST) & (self.frame_id - t.last_frame > self.max_lost)
-        lost = np.flatnonzero((t.state == LOST) & ~dead)
-        if len(lost) > self.cfg.max_lost_tracks:  # memory cap on endless streams
+        is_lost = t.state == LOST
+        dead |= is_lost & (self.frame_id - t.last_frame > self.max_lost)
+        is_lost &= ~dead
+        if np.count_nonzero(is_lost) > self.cfg.max_lost_tracks:  # memory cap on endless streams
+            lost = np.nonzero(is_lost)[0]
             oldest = lost[np.argsort(t.last_frame[lost], kind="stable")]
             dead[oldest[: len(lost) - self.cfg.max_lost_tracks]] = True
         if dead.any():

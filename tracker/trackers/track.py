@@ -125,10 +125,13 @@ class TrackTable:
         self.det_index[rows] = det_index
         # Boyer-Moore majority vote: the class held by more than half of the matches wins
         same = self.cls[rows] == cls
-        votes = self.cls_votes[rows] + np.where(same, 1, -1)
-        flip = votes < 0
-        self.cls[rows] = np.where(flip, cls, self.cls[rows])
-        self.cls_votes[rows] = np.where(flip, 1, votes)
+        if same.all():  # the usual case (one class, or no change): one more vote each, no flip
+            self.cls_votes[rows] += 1
+        else:
+            votes = self.cls_votes[rows] + np.where(same, 1, -1)
+            flip = votes < 0
+            self.cls[rows] = np.where(flip, cls, self.cls[rows])
+            self.cls_votes[rows] = np.where(flip, 1, votes)
         if feat is not None and self.feat is not None:
             if feat_ok is not None:
                 rows, feat = rows[feat_ok], feat[feat_ok]
