@@ -60,7 +60,7 @@ def xyah_to_xyxy(b) -> np.ndarray:
 
 def box_area(b) -> np.ndarray:
     b = _2d(b)
-    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    return np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)
 
 
 def iou_matrix(a, b) -> np.ndarray:
@@ -99,8 +99,8 @@ def iou_pairs(a, b) -> np.ndarray:
     """
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
-    w = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
-    h = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
+    w = np.maximum(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0)
+    h = np.maximum(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0)
     inter = w * h
     union = box_area(a) + box_area(b) - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
@@ -124,8 +124,8 @@ def overlap_fraction(xyxy, chunk: int = 512) -> np.ndarray:
     area = np.maximum(box_area(b), 1e-9)
     for start in range(0, n, chunk):
         a = b[start:start + chunk]
-        iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-        ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+        iw = np.maximum(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0)
+        ih = np.maximum(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0)
         inter = iw * ih
         rows = np.arange(len(a))
         inter[rows, start + rows] = 0.0    # a box does not occlude itself
@@ -140,8 +140,8 @@ def inside_fraction(xyxy, region) -> np.ndarray:
     [1.0, 0.5]
     """
     b, r = _2d(xyxy), np.asarray(region, np.float64)
-    iw = np.clip(np.minimum(b[:, 2], r[2]) - np.maximum(b[:, 0], r[0]), 0, None)
-    ih = np.clip(np.minimum(b[:, 3], r[3]) - np.maximum(b[:, 1], r[1]), 0, None)
+    iw = np.maximum(np.minimum(b[:, 2], r[2]) - np.maximum(b[:, 0], r[0]), 0)
+    ih = np.maximum(np.minimum(b[:, 3], r[3]) - np.maximum(b[:, 1], r[1]), 0)
     return iw * ih / np.maximum(box_area(b), 1e-9)
 
 

@@ -265,8 +265,8 @@ class SortTracker:
         hidden = np.zeros(len(lost), bool)
         if len(visible):
             a, b = self.track_xyxy(lost), self.track_xyxy(visible)
-            iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-            ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+            iw = np.maximum(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0)
+            ih = np.maximum(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0)
             area = np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-9)
             hidden = (iw * ih).max(axis=1) / area >= self.cfg.hidden_overlap
         if gate == "hidden":
