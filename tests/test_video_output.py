@@ -155,3 +155,44 @@ def test_kill_9_on_a_stream_leaves_a_playable_video(rtsp_server, tmp_path):
     assert info["codec"] == "h264" and info["frames"] >= 10, info
     state = browser_plays(videos[0])
     assert state["error"] is None and state["ready"] >= 2, state
+
+
+def test_background_sink_runs_below_the_callers_priority():
+    """The video thread yields the cores to inference (Linux per-thread niceness)."""
+    import threading
+
+    from tracker.sinks import SINK_NICE, BackgroundSink
+    from tracker.types import Frame, Tracks
+
+    seen = []
+
+    class Recorder:
+        def write(self, frame, tracks):
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+        def close(self):
+            pass
+
+    sink = BackgroundSink(Recorder())
+    sink.write(Frame(0, 0.0, np.zeros((4, 4, 3), np.uint8)), Tracks.empty())
+    sink.close()
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen == [min(19, mine + SINK_NICE)]
+
+
+def test_default_h264_settings_are_the_cheap_ones(tmp_path):
+    """ultrafast with one encoder thread: the video must not take cores from inference."""
+    sink = VideoSink(tmp_path / "v.mp4", fps=25, names={0: "person"})
+    if sink._encoder != "libx264":
+        pytest.fail("PyAV with libx264 is a dependency: it must be installed")
+    from tracker.types import Frame, Tracks
+
+    sink.write(Frame(0, 0.0, np.zeros((32, 32, 3), np.uint8)), Tracks.empty())
+    assert sink._writer.stream.codec_context.thread_count == 1
+    sink.close()
+    import av
+
+    with av.open(str(tmp_path / "v.mp4")) as container:
+        # ultrafast turns off CABAC and B-frames: libx264 then writes Constrained Baseline
+        # (veryfast, the old setting, writes High)
+        assert container.streams.video[0].profile == "Constrained Baseline"
