@@ -167,3 +167,22 @@ def test_gmc_is_used_only_with_images():
     img = np.random.default_rng(0).integers(0, 255, (120, 160, 3), np.uint8)
     trk.update(frame([box(100, 100)]), image=img)
     assert trk.gmc.prev is not None
+
+
+@pytest.mark.parametrize("name", ["ocsort", "deepocsort"])
+def test_ocsort_velocity_noise_given_at_30_fps_grows_at_lower_frame_rates(name):
+    # std_vel_fps_scaled: std_vel is the 30 fps value; at 15 fps frames are twice as far apart, so the
+    # velocity may change twice as much between them. Off, every frame rate gets std_vel as given.
+    sets = {"std_vel": "0.002", "std_vel_fps_scaled": "true"}
+    assert make_tracker(name, overrides=sets, frame_rate=30).kf.std_vel == pytest.approx(0.002)
+    assert make_tracker(name, overrides=sets, frame_rate=15).kf.std_vel == pytest.approx(0.004)
+    assert make_tracker(name, overrides={"std_vel": "0.002"}, frame_rate=15).kf.std_vel == pytest.approx(0.002)
+    # the predicted velocity uncertainty follows: after the same two observations, the 15 fps track's
+    # velocity variance is larger
+    variances = []
+    for fps in (30, 15):
+        trk = make_tracker(name, overrides=sets, frame_rate=fps)
+        for x in (100, 104, 108):
+            trk.update(frame([box(x, 100)]))
+        variances.append(trk.tracks.cov[0, 4, 4])
+    assert variances[1] > variances[0]

@@ -32,6 +32,7 @@ import numpy as np
 from ..types import Detections
 from .bytetrack import ByteTrackConfig, ByteTracker
 from .gmc import warp_states
+from .kalman import BoxKalman
 from .match_motion import BoxMotion, warp_xywh
 from .track import TrackTable
 
@@ -51,6 +52,9 @@ class OcSortConfig(ByteTrackConfig):
     # people walking together in a sparse scene (MOT17-05 at 7 fps) pass for a camera move
     motion_from_matches: bool = True  # camera motion fitted from confident matches, applied to all tracks
     motion_min_matches: int = 6  # fewer agreeing matches than this: no motion estimate (unreliable)
+    # off = std_vel as SORT uses it, per frame at any frame rate. On, std_vel is the value at 30 fps and
+    # grows as 30/fps: frames further apart see a larger change of the per-frame velocity
+    std_vel_fps_scaled: bool = False  # std_vel given at 30 fps, scaled by 30/fps
 
 
 class ObservationHistory(TrackTable):
@@ -116,6 +120,8 @@ class OcSortTracker(ByteTracker):
         if not config.use_byte:   # no second stage: weak boxes are ignored altogether
             config = dataclasses.replace(config, det_thresh=max(config.det_thresh, config.track_high_thresh))
         super().__init__(config, frame_rate)
+        if self.cfg.std_vel_fps_scaled:
+            self.kf = BoxKalman(self.cfg.std_pos, self.cfg.std_vel * 30.0 / self.frame_rate, nsa=self.cfg.nsa)
 
     def reset(self) -> None:
         super().reset()
