@@ -30,7 +30,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ..boxes import clip_xyxy, xywh_to_xyxy
+from ..boxes import clip_xyxy, iou_matrix, xywh_to_xyxy
 
 PAD_VALUE = 114       # ultralytics' letterbox grey
 MAX_WH = 7680         # class offset for class-aware NMS (ultralytics' max_wh)
@@ -83,17 +83,12 @@ def nms(xyxy: np.ndarray, score: np.ndarray, iou: float) -> np.ndarray:
     """Greedy NMS (torchvision's rule): indices kept, by descending score; a box is dropped when its
     IoU with a kept, higher-scoring box is > ``iou``."""
     order = np.argsort(-score, kind="stable")
-    x1, y1, x2, y2 = xyxy.T
-    areas = (x2 - x1) * (y2 - y1)
     keep = []
     while order.size:
         i = order[0]
         keep.append(i)
         rest = order[1:]
-        w = np.clip(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0, None)
-        h = np.clip(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0, None)
-        inter = w * h
-        order = rest[inter / (areas[i] + areas[rest] - inter) <= iou]
+        order = rest[iou_matrix(xyxy[i:i + 1], xyxy[rest])[0] <= iou]
     return np.asarray(keep, np.int64)
 
 
