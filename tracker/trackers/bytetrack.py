@@ -96,19 +96,20 @@ class ByteTracker(SortTracker):
         super().reset()
         # motion_from_matches: the whole camera motion of the last frame (2x3 affine, previous frame's
         # pixels -> this frame's) and the part of this frame's motion applied before matching
-        self.camera_step = np.eye(2, 3)
         self.expected_motion = np.eye(2, 3)
         self.camera_velocity_now = False
+        self._forget_camera_motion()
+
+    def notice_gap(self) -> None:
+        super().notice_gap()
+        self._forget_camera_motion()   # the frames either side of an outage are unrelated views
+
+    def _forget_camera_motion(self) -> None:
+        self.camera_step = np.eye(2, 3)
         self.camera_moving_until = 0  # camera_velocity: last frame the camera counts as moving
         self.last_camera_motion = -1  # ... and the last frame with a significant motion
         self.last_fitted_step = None  # ... the last frame's fitted motion while moving
         self.camera_persistence = np.array([1.0, 1.0])  # sums of (motion . last motion, last motion . last motion)
-
-    def notice_gap(self) -> None:
-        super().notice_gap()
-        self.camera_step = np.eye(2, 3)  # the frames either side of an outage are unrelated views
-        self.camera_moving_until, self.last_camera_motion = 0, -1
-        self.last_fitted_step, self.camera_persistence = None, np.array([1.0, 1.0])
 
     def _predict(self, image) -> None:
         super()._predict(image)

@@ -33,7 +33,7 @@ from ..types import Detections
 from .bytetrack import ByteTrackConfig, ByteTracker
 from .gmc import warp_states
 from .kalman import BoxKalman
-from .match_motion import BoxMotion, warp_xywh
+from .match_motion import is_identity, warp_xywh
 from .track import TrackTable
 
 
@@ -132,11 +132,12 @@ class OcSortTracker(ByteTracker):
         if len(matches):
             self.tracks.record(matches[:, 0])
 
-    def _motion_from_matches(self, *args) -> BoxMotion:
-        motion = super()._motion_from_matches(*args)
-        if not motion.is_identity:
-            self._move_observations(motion.warp)
-        return motion
+    def _move_tracks(self, warp: np.ndarray) -> None:
+        # every camera motion ByteTrack applies (fitted from the matches, or expected with
+        # camera_velocity) moves OC-SORT's memory of past observations too
+        super()._move_tracks(warp)
+        if not is_identity(warp):
+            self._move_observations(warp)
 
     def _move_observations(self, warp: np.ndarray) -> None:
         """The camera moved every track (``warp``, 2x3): move what OC-SORT remembers of their past
