@@ -138,10 +138,11 @@ def test_openvino_runner_decodes_like_ultralytics(runtime_cache, frames):
     assert len(openvino_yolo.decode(raw, runner.input_shape, image.shape[:2], 0.999, 0.7)[1]) == 0
 
 
-def test_default_cpu_run_never_imports_torch(runtime_cache, frames, tmp_path):
-    """Once the export is cached, `track` on the CPU with the default runtime runs on OpenVINO alone:
-    a stand-in `torch` (and `ultralytics`) that cannot be imported does not stop it. torch's libraries
-    are ~450 MiB of resident memory (docs/benchmarks.md)."""
+@pytest.mark.parametrize("reid", [[], ["--reid", "osnet_x0_25_msmt17.onnx"]], ids=["motion", "reid-onnx"])
+def test_default_cpu_run_never_imports_torch(runtime_cache, frames, tmp_path, reid):
+    """Once the export is cached, `track` on the CPU with the default runtime runs on OpenVINO alone,
+    with an ``.onnx`` ReID model too: a stand-in `torch` (and `ultralytics`) that cannot be imported
+    does not stop it. torch's libraries are ~450 MiB of resident memory (docs/benchmarks.md)."""
     pytest.importorskip("openvino")
     from tracker.detectors.yolo import YoloDetector
     from tracker.runtimes import is_x86
@@ -155,7 +156,7 @@ def test_default_cpu_run_never_imports_torch(runtime_cache, frames, tmp_path):
         (fakes / name / "__init__.py").write_text(f"raise ImportError('simulated: {name} is not installed')\n")
     env = {"PYTHONPATH": os.pathsep.join([str(fakes), os.environ.get("PYTHONPATH", "")])}
     proc = run_track(VIDEOS / "people_walking.mp4", "--max-frames", 3, "--device", "cpu", "--model", YOLO11N,
-                     "--out", tmp_path / "out", env=env, timeout=300)     # 768x432: the 384x640 export
+                     *reid, "--out", tmp_path / "out", env=env, timeout=300)  # 768x432: the 384x640 export
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "warning" not in proc.stderr.lower(), proc.stderr
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["frames"] == 3

@@ -20,16 +20,9 @@ import torchvision
 from torch import nn
 
 from ..errors import UserError
+from .backbone_names import BACKBONES
 from .torch_embedder import TorchEmbedder, clean_state_dict
 
-# torchvision constructor name -> the attribute holding its classifier (replaced by Identity)
-BACKBONES: Dict[str, str] = {
-    "resnet18": "fc",
-    "resnet34": "fc",
-    "resnet50": "fc",
-    "mobilenet_v3_small": "classifier",
-    "mobilenet_v3_large": "classifier",
-}
 
 
 def build_backbone(arch: str) -> nn.Module:

@@ -21,15 +21,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Optional
 
-import torch
+import os
+import sys
 
 from ..detectors.weights import WEIGHTS_DIR_ENV, weights_dir
 from ..errors import UserError
 from ..runtimes import choose_runtime, is_x86, runtime_version, select_device
-from .backbone import BACKBONES, TorchvisionEmbedder, backbone_arch_from_state_dict
+from .backbone_names import BACKBONES
 from .base import BaseEmbedder
-from .osnet import osnet_arch_from_state_dict, osnet_from_state_dict
-from .torch_embedder import TorchEmbedder, clean_state_dict
+
+# torch is imported only to load a torch checkpoint: an .onnx embedder runs without it
 
 TORCH_SUFFIXES = (".pth", ".pt", ".tar")
 ALL_SUFFIXES = (".onnx",) + TORCH_SUFFIXES
@@ -40,8 +41,16 @@ def _search_dirs() -> List[Path]:
     local = weights_dir()
     if local is not None:
         dirs.append(local)
-    dirs.append(Path(torch.hub.get_dir()) / "checkpoints")  # where torchvision keeps downloads
+    dirs.append(_torch_hub_dir() / "checkpoints")  # where torchvision keeps downloads
     return dirs
+
+
+def _torch_hub_dir() -> Path:
+    """``torch.hub.get_dir()``, without importing torch when nothing has yet (same env rules)."""
+    if "torch" in sys.modules:  # honours a torch.hub.set_dir() the caller made
+        return Path(sys.modules["torch"].hub.get_dir())
+    cache = os.environ.get("XDG_CACHE_HOME", str(Path("~/.cache").expanduser()))
+    return Path(os.environ.get("TORCH_HOME", os.path.join(cache, "torch"))).expanduser() / "hub"
 
 
 def resolve_reid_weights(spec: str, device: str = "cpu") -> Optional[Path]:
@@ -64,8 +73,14 @@ def resolve_reid_weights(spec: str, device: str = "cpu") -> Optional[Path]:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def load_torch_checkpoint(path: Path, device: str = "cpu", half: bool = False) -> TorchEmbedder:
+def load_torch_checkpoint(path: Path, device: str = "cpu", half: bool = False) -> BaseEmbedder:
     """Load any supported torch checkpoint: OSNet (torchreid or ours) or a torchvision backbone."""
+    import torch
+
+    from .backbone import TorchvisionEmbedder, backbone_arch_from_state_dict
+    from .osnet import osnet_arch_from_state_dict, osnet_from_state_dict
+    from .torch_embedder import TorchEmbedder, clean_state_dict
+
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
