@@ -96,7 +96,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-_RUNNING: "set[RtspServer]" = set()
+_RUNNING: "set[_ProcessServer]" = set()
 
 
 @atexit.register
@@ -112,73 +112,45 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-class RtspServer:
-    """Controls one RTSP server subprocess serving ``rtsp://[user:password@]127.0.0.1:port/path``.
+class _ProcessServer:
+    """A server subprocess on 127.0.0.1:port with start/stop/restart/pause, its log in a file;
+    subclasses say what to run (``command``) and with which environment (``env``)."""
 
-    Args:
-        port: TCP port on 127.0.0.1 (pick one with ``free_port()``).
-        path: mount point, e.g. ``"/test"``.
-        width, height, fps: size and rate of the served H.264 stream (keep them small: CPU is shared).
-        user, password: when both are given, the server requires RTSP basic authentication.
-        images: optional printf-style JPEG sequence (``dir/frame%05d.jpg``) served in a loop
-            instead of the synthetic moving ball.
-        log_path: where the server's stderr goes (a temporary file by default); never an unread pipe.
-        tls_pem: PEM file holding a certificate and its key: serve ``rtsps://`` (RTSP over TLS).
-    """
-
-    def __init__(self, port: int, path: str = "/test", width: int = 320, height: int = 240,
-                 fps: int = 15, user: Optional[str] = None, password: Optional[str] = None,
-                 images: Optional[str] = None, log_path: Optional[str] = None,
-                 tls_pem: Optional[str] = None) -> None:
+    def __init__(self, port: int, log_path: Optional[str] = None) -> None:
         self.port = port
-        self.path = path if path.startswith("/") else "/" + path
-        self.width, self.height, self.fps = width, height, fps
-        self.user, self.password = user, password
-        self.images = images
-        self.tls_pem = tls_pem
-        self.log_path = log_path or os.path.join(tempfile.gettempdir(), f"rtsp_server_{port}.log")
+        self.log_path = log_path or os.path.join(tempfile.gettempdir(), f"{type(self).__name__}_{port}.log")
         self._proc: Optional[subprocess.Popen] = None
         self._log_file = None
 
-    @property
-    def url(self) -> str:
-        """The stream's URL, with the credentials when the server requires them."""
-        creds = f"{self.user}:{self.password}@" if self.user and self.password else ""
-        scheme = "rtsps" if self.tls_pem else "rtsp"
-        return f"{scheme}://{creds}127.0.0.1:{self.port}{self.path}"
+    def command(self) -> list:
+        raise NotImplementedError
+
+    def env(self) -> dict:
+        return dict(os.environ)
 
     @property
     def pid(self) -> Optional[int]:
         return self._proc.pid if self._proc else None
 
-    def start(self, timeout_s: float = 10.0) -> "RtspServer":
+    def start(self, timeout_s: float = 15.0):
         """Start the server and wait until it accepts connections."""
         if self._proc is not None:
-            raise RuntimeError("RTSP server already running")
-        args = [SYSTEM_PYTHON, str(Path(__file__).resolve()), "--port", str(self.port),
-                "--path", self.path, "--width", str(self.width), "--height", str(self.height),
-                "--fps", str(self.fps)]
-        if self.user and self.password:
-            args += ["--user", self.user, "--password", self.password]
-        if self.images:
-            args += ["--images", self.images]
-        if self.tls_pem:
-            args += ["--tls-pem", self.tls_pem]
+            raise RuntimeError(f"{type(self).__name__} already running")
         self._log_file = open(self.log_path, "ab")
-        self._proc = subprocess.Popen(args, env=_system_env(), stdin=subprocess.DEVNULL,
+        self._proc = subprocess.Popen(self.command(), env=self.env(), stdin=subprocess.DEVNULL,
                                       stdout=self._log_file, stderr=self._log_file)
         _RUNNING.add(self)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 log = Path(self.log_path).read_text(errors="replace")[-2000:]
-                self._proc = None
-                raise RuntimeError(f"RTSP server exited at start:\n{log}")
+                self.stop()
+                raise RuntimeError(f"{type(self).__name__} exited at start:\n{log}")
             if _listening(self.port):
                 return self
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"RTSP server did not listen on port {self.port} within {timeout_s}s")
+        raise RuntimeError(f"{type(self).__name__} did not listen on port {self.port} within {timeout_s}s")
 
     def stop(self) -> None:
         """Kill the server (clients see the connection drop, as when a camera reboots)."""
@@ -206,11 +178,62 @@ class RtspServer:
         if self._proc is not None:
             os.kill(self._proc.pid, signal.SIGCONT)
 
-    def __enter__(self) -> "RtspServer":
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class RtspServer(_ProcessServer):
+    """Controls one RTSP server subprocess serving ``rtsp://[user:password@]127.0.0.1:port/path``.
+
+    Args:
+        port: TCP port on 127.0.0.1 (pick one with ``free_port()``).
+        path: mount point, e.g. ``"/test"``.
+        width, height, fps: size and rate of the served H.264 stream (keep them small: CPU is shared).
+        user, password: when both are given, the server requires RTSP basic authentication.
+        images: optional printf-style JPEG sequence (``dir/frame%05d.jpg``) served in a loop
+            instead of the synthetic moving ball.
+        log_path: where the server's stderr goes (a temporary file by default); never an unread pipe.
+        tls_pem: PEM file holding a certificate and its key: serve ``rtsps://`` (RTSP over TLS).
+    """
+
+    def __init__(self, port: int, path: str = "/test", width: int = 320, height: int = 240,
+                 fps: int = 15, user: Optional[str] = None, password: Optional[str] = None,
+                 images: Optional[str] = None, log_path: Optional[str] = None,
+                 tls_pem: Optional[str] = None) -> None:
+        super().__init__(port, log_path or os.path.join(tempfile.gettempdir(), f"rtsp_server_{port}.log"))
+        self.path = path if path.startswith("/") else "/" + path
+        self.width, self.height, self.fps = width, height, fps
+        self.user, self.password = user, password
+        self.images = images
+        self.tls_pem = tls_pem
+
+    @property
+    def url(self) -> str:
+        """The stream's URL, with the credentials when the server requires them."""
+        creds = f"{self.user}:{self.password}@" if self.user and self.password else ""
+        scheme = "rtsps" if self.tls_pem else "rtsp"
+        return f"{scheme}://{creds}127.0.0.1:{self.port}{self.path}"
+
+    def command(self) -> list:
+        args = [SYSTEM_PYTHON, str(Path(__file__).resolve()), "--port", str(self.port),
+                "--path", self.path, "--width", str(self.width), "--height", str(self.height),
+                "--fps", str(self.fps)]
+        if self.user and self.password:
+            args += ["--user", self.user, "--password", self.password]
+        if self.images:
+            args += ["--images", self.images]
+        if self.tls_pem:
+            args += ["--tls-pem", self.tls_pem]
+        return args
+
+    def env(self) -> dict:
+        return _system_env()
+
+    def start(self, timeout_s: float = 10.0) -> "RtspServer":
+        return super().start(timeout_s)
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,56 +378,6 @@ def vlc_unavailable_reason() -> Optional[str]:
     except ImportError:
         return "PyAV (av) is not installed (pip install -e '.[dev]')"
     return None
-
-
-class _ProcessServer:
-    """A server subprocess on 127.0.0.1:port with start/stop/restart, its log in a file."""
-
-    def __init__(self, port: int, log_path: Optional[str] = None) -> None:
-        self.port = port
-        self.log_path = log_path or os.path.join(tempfile.gettempdir(), f"{type(self).__name__}_{port}.log")
-        self._proc: Optional[subprocess.Popen] = None
-        self._log_file = None
-
-    def command(self) -> list:
-        raise NotImplementedError
-
-    def env(self) -> dict:
-        return dict(os.environ)
-
-    def start(self, timeout_s: float = 15.0):
-        if self._proc is not None:
-            raise RuntimeError("server already running")
-        self._log_file = open(self.log_path, "ab")
-        self._proc = subprocess.Popen(self.command(), env=self.env(), stdin=subprocess.DEVNULL,
-                                      stdout=self._log_file, stderr=self._log_file)
-        _RUNNING.add(self)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                log = Path(self.log_path).read_text(errors="replace")[-2000:]
-                self.stop()
-                raise RuntimeError(f"{type(self).__name__} exited at start:\n{log}")
-            if _listening(self.port):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{type(self).__name__} did not listen on port {self.port} within {timeout_s}s")
-
-    def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        _RUNNING.discard(self)
-        if proc is not None:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=10)
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 class AioRtspServer(_ProcessServer):
