@@ -3,6 +3,8 @@
 
     python tools/bench_counting.py ../shared/data/MOT17-dev                  # tables for docs/benchmarks.md
     python tools/bench_counting.py ../shared/data/MOT17-dev --search         # + grid search on the tune split
+    python tools/bench_counting.py ../shared/data/MOT17-dev /work/variants/strong ... --cache /tmp/c.pkl
+        # several roots (the robustness variant families): one summary table, family by family
 
 True crossings: every ground-truth pedestrian (class 1, considered) whose bottom-centre path crosses
 the segment, once per id, line and direction. Counted crossings: our tracker (and ultralytics'
@@ -446,16 +448,55 @@ def explain_errors(d: dict, run: str, lines, rules: CountingRules) -> Dict[str, 
     return causes
 
 
+def cache_for(cache: str, root: str, roots: Sequence[str]) -> str:
+    """The cache file of one data root: ``cache`` itself for a single root, else one file per root
+    (``/tmp/c.pkl`` -> ``/tmp/c.strong.pkl`` for ``/work/variants/strong``)."""
+    if not cache or len(roots) == 1:
+        return cache
+    path = Path(cache)
+    return str(path.with_name(f"{path.stem}.{Path(root).name}{path.suffix or '.pkl'}"))
+
+
+def family_table(families: Dict[str, dict], columns, rules, ours: str, in_view: bool) -> None:
+    """One row per (family, lines, split): counted / error % of every column, summed over the family's
+    sequences (the robustness variants of ``tools/make_variants.py``: one folder of sequences each)."""
+    print(f"\nby family, counted / error %, {'true crossings in view' if in_view else 'full truth'}:\n")
+    print("| family | lines | split | true | " + " | ".join(column_name(run, rule, ours) for run, rule in columns) + " |")
+    print("|---|---|---|---:|" + "---:|" * len(columns))
+    for walkway in (False, True):
+        for family, data in families.items():
+            for split_name, tune in (("tune", True), ("confirm", False)):
+                pairs = split(data, tune, walkway)
+                cells = []
+                for run, rule in columns:
+                    err, total, counted = score(data, pairs, run, rules[rule], counted_too=True, in_view=in_view)
+                    cells.append(f"{counted} / {100 * err / max(total, 1):.1f}")
+                print(f"| {family} | {'walkway' if walkway else 'fixed'} | {split_name} | {total} | " + " | ".join(cells)
+                      + " |", flush=True)
+
+
+def column_name(run: str, rule: str, ours: str) -> str:
+    if run == ours:
+        return rule
+    if run.startswith(ours):
+        return "ours, tracker's own settings"
+    return f"{rule}, {run.split('/')[0]}{' tracks' if run != 'oracle ids' else ''}"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("data_root")
+    ap.add_argument("data_root", nargs="+", help="folders of sequences (several: a summary table by family, "
+                    "e.g. /work/variants/<family> of tools/make_variants.py)")
+    ap.add_argument("--per-sequence", action="store_true", help="with several roots: also every sequence's tables")
     ap.add_argument("--trackers", default="botsort", help="our trackers, comma-separated (default botsort)")
     ap.add_argument("--cache", default="", help="pickle of the tracked sequences: written once, then read")
     ap.add_argument("--search", action="store_true", help="grid-search the rule parameters on the tune split")
     ap.add_argument("--explain", action="store_true", help="also: missed and extra counts by cause")
     args = ap.parse_args(argv)
     trackers = [t for t in args.trackers.split(",") if t]
-    data = load(args.data_root, trackers, args.cache)
+    roots = args.data_root
+    families = {Path(r).name: load(r, trackers, cache_for(args.cache, r, roots)) for r in roots}
+    data = {seq: d for fam in families.values() for seq, d in fam.items()}
     defaults = CountingRules()
     if args.search:
         best = search(data, split(data, tune=True), f"ours/{trackers[0]}")
@@ -469,7 +510,10 @@ def main(argv=None) -> int:
     columns = [(f"{ours} (own settings)", "ours"), (ours, "ours"), (ours, "first-crossing"), (ours, "once-per-direction"),
                ("ultralytics/botsort", "ours"), ("ultralytics/botsort", "first-crossing"),
                ("ultralytics/botsort", "once-per-direction"), ("oracle ids", "ours")]
-    for walkway in (False, True):
+    if len(families) > 1:
+        for in_view in (False, True):
+            family_table(families, columns, rules, ours, in_view)
+    for walkway in ((False, True) if len(families) == 1 or args.per_sequence else ()):
         if walkway:
             print("\nwalkway lines (fractions of the frame, best first):")
             for seq in data:
@@ -477,10 +521,8 @@ def main(argv=None) -> int:
         for in_view in (False, True):
             print(f"\n{'walkway' if walkway else 'fixed'} lines, counted / error %, "
                   f"{'true crossings in view' if in_view else 'full truth'}:\n")
-            print("| split | sequence | lines | true | " + " | ".join(
-                (rule if run == ours else "ours, tracker's own settings" if run.startswith(ours) else
-                 f"{rule}, {run.split('/')[0]}{' tracks' if run != 'oracle ids' else ''}")
-                for run, rule in columns) + " |")
+            print("| split | sequence | lines | true | " + " | ".join(column_name(run, rule, ours) for run, rule in columns)
+                  + " |")
             print("|---|---|---:|---:|" + "---:|" * len(columns))
             for split_name, tune in (("tune", True), ("confirm", False)):
                 pairs = split(data, tune, walkway)
