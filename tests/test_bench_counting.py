@@ -101,3 +101,15 @@ def test_several_roots_give_one_row_per_family_and_a_cache_each(tmp_path, capsys
     # perfect boxes, one id each: our rules count exactly the true crossings on our tracks
     assert fixed_tune["clean"][5] == "9 / 0.0" and fixed_tune["busy"][5] == "12 / 0.0"
     assert "| split | sequence |" not in out   # no per-sequence tables unless --per-sequence
+
+
+def test_a_count_of_a_person_whose_annotated_feet_pass_below_the_segment_is_told_apart():
+    # a person walks left to right across a vertical line that ends at the frame's bottom (y = 100);
+    # the annotated (amodal) feet are at y = 110, below the frame; the tracked box is cut at y = 100
+    truth = [(f, np.array([1]), np.array([[10.0 * f - 10, 30, 10.0 * f, 110]])) for f in range(1, 11)]
+    track = [(f, np.array([7]), np.array([[10.0 * f - 10, 30, 10.0 * f, 100]])) for f in range(1, 11)]
+    d = dict(truth=truth, runs={"t": track}, visibility={}, info=SimpleNamespace(fps=5.0))
+    line = [parse_line("v=50,0,50,100")]
+    assert bench.truth_counts(d, line) == {}                  # the truth: beside the segment
+    causes = bench.explain_errors(d, "t", line, bench.CountingRules())
+    assert causes["person's feet passed beside the segment"] == 1 and causes["person made no such crossing"] == 0

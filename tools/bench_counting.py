@@ -366,7 +366,8 @@ def search(data, pairs, run: str) -> CountingRules:
 
 # -- where the errors come from ---------------------------------------------------------------------
 CAUSES_MISSED = ("not tracked near it", "tracked on one side only", "id changed over the line", "same id, rules dropped it")
-CAUSES_EXTRA = ("track of no person", "person made no such crossing", "crossing already counted")
+CAUSES_EXTRA = ("track of no person", "person's feet passed beside the segment", "person made no such crossing",
+                "crossing already counted")
 
 
 def standing_crossings(d: dict, lines) -> int:
@@ -386,6 +387,18 @@ def standing_crossings(d: dict, lines) -> int:
         dist = by_line[name].signed_distance(anchor_points(xyxy)) / np.maximum(xyxy[:, 3] - xyxy[:, 1], 1.0)
         n += int(np.abs(dist).max() < STANDING_BAND)
     return n
+
+
+def passes_line(feet: Dict[int, np.ndarray], line: Line, frames) -> bool:
+    """Whether these annotated feet (frame -> point) change side of the infinite line within ``frames``:
+    a count credited to no true crossing although the person did cross the line's extension, past an end
+    of the segment (often below the frame: the annotated feet of a person cut off by the frame's edge
+    are outside it, the box a detector sees is not)."""
+    points = [feet[f] for f in frames if f in feet]
+    if len(points) < 2:
+        return False
+    d = line.signed_distance(np.array(points))
+    return bool(d.min() < 0 <= d.max())
 
 
 def explain_errors(d: dict, run: str, lines, rules: CountingRules) -> Dict[str, int]:
@@ -417,6 +430,11 @@ def explain_errors(d: dict, run: str, lines, rules: CountingRules) -> Dict[str, 
         true.setdefault((name, tid, direction), (f0, f1))
     credited = set()
     causes = dict.fromkeys(CAUSES_MISSED + CAUSES_EXTRA, 0)
+    by_line = {ln.name: ln for ln in lines}
+    feet: Dict[int, Dict[int, np.ndarray]] = {}   # ground-truth id -> frame -> annotated feet
+    for f, gt_ids, gt_xyxy in d["truth"]:
+        for gid, point in zip(gt_ids.tolist(), anchor_points(gt_xyxy)):
+            feet.setdefault(gid, {})[f] = point
     window = int(round(fps))
     for e in sorted(events_ours(d["runs"][run], lines, fps, rules), key=lambda e: e["frame"]):
         f = e["frame"]
@@ -426,7 +444,9 @@ def explain_errors(d: dict, run: str, lines, rules: CountingRules) -> Dict[str, 
         if gid is None:
             causes["track of no person"] += 1
         elif key not in true or abs(true[key][0] - f) > 2 * fps:
-            causes["person made no such crossing"] += 1
+            on_segment = any(k in true and abs(true[k][0] - f) <= 2 * fps for k in ((e["name"], gid, "in"), (e["name"], gid, "out")))
+            beside = not on_segment and passes_line(feet.get(gid, {}), by_line[e["name"]], range(f - 2 * window, f + 2 * window + 1))
+            causes["person's feet passed beside the segment" if beside else "person made no such crossing"] += 1
         elif key in credited:
             causes["crossing already counted"] += 1
         else:
