@@ -66,3 +66,50 @@ def test_standing_crossings_are_people_whose_feet_wobble_on_the_line():
     line = [parse_line("l=0,50,100,50")]
     assert bench.truth_counts(d, line) == {("l", "in"): 2, ("l", "out"): 1}   # the truth counts both
     assert bench.standing_crossings(d, line) == 2                           # id 2's two
+
+
+def _write_sequence(root: Path, name: str, walkers: int) -> None:
+    """A MOTChallenge sequence (600 x 600, 10 fps, 60 frames): ``walkers`` people walk left to right
+    across the whole frame at different heights; the detections are the ground-truth boxes."""
+    seq = root / name
+    (seq / "gt").mkdir(parents=True)
+    (seq / "det").mkdir()
+    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nimDir=img1\nframeRate=10\nseqLength=60\n"
+                                     "imWidth=600\nimHeight=600\nimExt=.jpg\n")
+    gt, det = [], []
+    for f in range(1, 61):
+        for k in range(walkers):
+            x, y = 12.0 * f - 60, 120.0 + 100 * k       # 12 px a frame: over the frame in 50 frames
+            if 0 <= x <= 560:
+                gt.append(f"{f},{k + 1},{x:.1f},{y:.1f},40,80,1,1,1.0")
+                det.append(f"{f},-1,{x:.1f},{y:.1f},40,80,0.95")
+    (seq / "gt" / "gt.txt").write_text("\n".join(gt) + "\n")
+    (seq / "det" / "det.txt").write_text("\n".join(det) + "\n")
+
+
+def test_several_roots_give_one_row_per_family_and_a_cache_each(tmp_path, capsys):
+    for family, walkers in (("clean", 3), ("busy", 4)):
+        _write_sequence(tmp_path / family, f"MOT17-02-FRCNN-{family}", walkers)
+    cache = tmp_path / "c.pkl"
+    assert bench.main([str(tmp_path / "clean"), str(tmp_path / "busy"), "--cache", str(cache)]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "c.clean.pkl").is_file() and (tmp_path / "c.busy.pkl").is_file() and not cache.exists()
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| clean |") or line.startswith("| busy |")]
+    fixed_tune = {r[0][2:]: r for r in rows if r[1] == "fixed" and r[2] == "tune"}
+    # every walker crosses the three vertical tune lines (v30, v50, v70) once, left to right
+    assert fixed_tune["clean"][3] == "9" and fixed_tune["busy"][3] == "12"
+    # perfect boxes, one id each: our rules count exactly the true crossings on our tracks
+    assert fixed_tune["clean"][5] == "9 / 0.0" and fixed_tune["busy"][5] == "12 / 0.0"
+    assert "| split | sequence |" not in out   # no per-sequence tables unless --per-sequence
+
+
+def test_a_count_of_a_person_whose_annotated_feet_pass_below_the_segment_is_told_apart():
+    # a person walks left to right across a vertical line that ends at the frame's bottom (y = 100);
+    # the annotated (amodal) feet are at y = 110, below the frame; the tracked box is cut at y = 100
+    truth = [(f, np.array([1]), np.array([[10.0 * f - 10, 30, 10.0 * f, 110]])) for f in range(1, 11)]
+    track = [(f, np.array([7]), np.array([[10.0 * f - 10, 30, 10.0 * f, 100]])) for f in range(1, 11)]
+    d = dict(truth=truth, runs={"t": track}, visibility={}, info=SimpleNamespace(fps=5.0))
+    line = [parse_line("v=50,0,50,100")]
+    assert bench.truth_counts(d, line) == {}                  # the truth: beside the segment
+    causes = bench.explain_errors(d, "t", line, bench.CountingRules())
+    assert causes["person's feet passed beside the segment"] == 1 and causes["person made no such crossing"] == 0

@@ -3,6 +3,8 @@
 
     python tools/bench_counting.py ../shared/data/MOT17-dev                  # tables for docs/benchmarks.md
     python tools/bench_counting.py ../shared/data/MOT17-dev --search         # + grid search on the tune split
+    python tools/bench_counting.py ../shared/data/MOT17-dev /work/variants/strong ... --cache /tmp/c.pkl
+        # several roots (the robustness variant families): one summary table, family by family
 
 True crossings: every ground-truth pedestrian (class 1, considered) whose bottom-centre path crosses
 the segment, once per id, line and direction. Counted crossings: our tracker (and ultralytics'
@@ -364,7 +366,8 @@ def search(data, pairs, run: str) -> CountingRules:
 
 # -- where the errors come from ---------------------------------------------------------------------
 CAUSES_MISSED = ("not tracked near it", "tracked on one side only", "id changed over the line", "same id, rules dropped it")
-CAUSES_EXTRA = ("track of no person", "person made no such crossing", "crossing already counted")
+CAUSES_EXTRA = ("track of no person", "person's feet passed beside the segment", "person made no such crossing",
+                "crossing already counted")
 
 
 def standing_crossings(d: dict, lines) -> int:
@@ -384,6 +387,18 @@ def standing_crossings(d: dict, lines) -> int:
         dist = by_line[name].signed_distance(anchor_points(xyxy)) / np.maximum(xyxy[:, 3] - xyxy[:, 1], 1.0)
         n += int(np.abs(dist).max() < STANDING_BAND)
     return n
+
+
+def passes_line(feet: Dict[int, np.ndarray], line: Line, frames) -> bool:
+    """Whether these annotated feet (frame -> point) change side of the infinite line within ``frames``:
+    a count credited to no true crossing although the person did cross the line's extension, past an end
+    of the segment (often below the frame: the annotated feet of a person cut off by the frame's edge
+    are outside it, the box a detector sees is not)."""
+    points = [feet[f] for f in frames if f in feet]
+    if len(points) < 2:
+        return False
+    d = line.signed_distance(np.array(points))
+    return bool(d.min() < 0 <= d.max())
 
 
 def explain_errors(d: dict, run: str, lines, rules: CountingRules) -> Dict[str, int]:
@@ -415,6 +430,11 @@ def explain_errors(d: dict, run: str, lines, rules: CountingRules) -> Dict[str, 
         true.setdefault((name, tid, direction), (f0, f1))
     credited = set()
     causes = dict.fromkeys(CAUSES_MISSED + CAUSES_EXTRA, 0)
+    by_line = {ln.name: ln for ln in lines}
+    feet: Dict[int, Dict[int, np.ndarray]] = {}   # ground-truth id -> frame -> annotated feet
+    for f, gt_ids, gt_xyxy in d["truth"]:
+        for gid, point in zip(gt_ids.tolist(), anchor_points(gt_xyxy)):
+            feet.setdefault(gid, {})[f] = point
     window = int(round(fps))
     for e in sorted(events_ours(d["runs"][run], lines, fps, rules), key=lambda e: e["frame"]):
         f = e["frame"]
@@ -424,7 +444,9 @@ def explain_errors(d: dict, run: str, lines, rules: CountingRules) -> Dict[str, 
         if gid is None:
             causes["track of no person"] += 1
         elif key not in true or abs(true[key][0] - f) > 2 * fps:
-            causes["person made no such crossing"] += 1
+            on_segment = any(k in true and abs(true[k][0] - f) <= 2 * fps for k in ((e["name"], gid, "in"), (e["name"], gid, "out")))
+            beside = not on_segment and passes_line(feet.get(gid, {}), by_line[e["name"]], range(f - 2 * window, f + 2 * window + 1))
+            causes["person's feet passed beside the segment" if beside else "person made no such crossing"] += 1
         elif key in credited:
             causes["crossing already counted"] += 1
         else:
@@ -446,16 +468,55 @@ def explain_errors(d: dict, run: str, lines, rules: CountingRules) -> Dict[str, 
     return causes
 
 
+def cache_for(cache: str, root: str, roots: Sequence[str]) -> str:
+    """The cache file of one data root: ``cache`` itself for a single root, else one file per root
+    (``/tmp/c.pkl`` -> ``/tmp/c.strong.pkl`` for ``/work/variants/strong``)."""
+    if not cache or len(roots) == 1:
+        return cache
+    path = Path(cache)
+    return str(path.with_name(f"{path.stem}.{Path(root).name}{path.suffix or '.pkl'}"))
+
+
+def family_table(families: Dict[str, dict], columns, rules, ours: str, in_view: bool) -> None:
+    """One row per (family, lines, split): counted / error % of every column, summed over the family's
+    sequences (the robustness variants of ``tools/make_variants.py``: one folder of sequences each)."""
+    print(f"\nby family, counted / error %, {'true crossings in view' if in_view else 'full truth'}:\n")
+    print("| family | lines | split | true | " + " | ".join(column_name(run, rule, ours) for run, rule in columns) + " |")
+    print("|---|---|---|---:|" + "---:|" * len(columns))
+    for walkway in (False, True):
+        for family, data in families.items():
+            for split_name, tune in (("tune", True), ("confirm", False)):
+                pairs = split(data, tune, walkway)
+                cells = []
+                for run, rule in columns:
+                    err, total, counted = score(data, pairs, run, rules[rule], counted_too=True, in_view=in_view)
+                    cells.append(f"{counted} / {100 * err / max(total, 1):.1f}")
+                print(f"| {family} | {'walkway' if walkway else 'fixed'} | {split_name} | {total} | " + " | ".join(cells)
+                      + " |", flush=True)
+
+
+def column_name(run: str, rule: str, ours: str) -> str:
+    if run == ours:
+        return rule
+    if run.startswith(ours):
+        return "ours, tracker's own settings"
+    return f"{rule}, {run.split('/')[0]}{' tracks' if run != 'oracle ids' else ''}"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("data_root")
+    ap.add_argument("data_root", nargs="+", help="folders of sequences (several: a summary table by family, "
+                    "e.g. /work/variants/<family> of tools/make_variants.py)")
+    ap.add_argument("--per-sequence", action="store_true", help="with several roots: also every sequence's tables")
     ap.add_argument("--trackers", default="botsort", help="our trackers, comma-separated (default botsort)")
     ap.add_argument("--cache", default="", help="pickle of the tracked sequences: written once, then read")
     ap.add_argument("--search", action="store_true", help="grid-search the rule parameters on the tune split")
     ap.add_argument("--explain", action="store_true", help="also: missed and extra counts by cause")
     args = ap.parse_args(argv)
     trackers = [t for t in args.trackers.split(",") if t]
-    data = load(args.data_root, trackers, args.cache)
+    roots = args.data_root
+    families = {Path(r).name: load(r, trackers, cache_for(args.cache, r, roots)) for r in roots}
+    data = {seq: d for fam in families.values() for seq, d in fam.items()}
     defaults = CountingRules()
     if args.search:
         best = search(data, split(data, tune=True), f"ours/{trackers[0]}")
@@ -469,7 +530,10 @@ def main(argv=None) -> int:
     columns = [(f"{ours} (own settings)", "ours"), (ours, "ours"), (ours, "first-crossing"), (ours, "once-per-direction"),
                ("ultralytics/botsort", "ours"), ("ultralytics/botsort", "first-crossing"),
                ("ultralytics/botsort", "once-per-direction"), ("oracle ids", "ours")]
-    for walkway in (False, True):
+    if len(families) > 1:
+        for in_view in (False, True):
+            family_table(families, columns, rules, ours, in_view)
+    for walkway in ((False, True) if len(families) == 1 or args.per_sequence else ()):
         if walkway:
             print("\nwalkway lines (fractions of the frame, best first):")
             for seq in data:
@@ -477,10 +541,8 @@ def main(argv=None) -> int:
         for in_view in (False, True):
             print(f"\n{'walkway' if walkway else 'fixed'} lines, counted / error %, "
                   f"{'true crossings in view' if in_view else 'full truth'}:\n")
-            print("| split | sequence | lines | true | " + " | ".join(
-                (rule if run == ours else "ours, tracker's own settings" if run.startswith(ours) else
-                 f"{rule}, {run.split('/')[0]}{' tracks' if run != 'oracle ids' else ''}")
-                for run, rule in columns) + " |")
+            print("| split | sequence | lines | true | " + " | ".join(column_name(run, rule, ours) for run, rule in columns)
+                  + " |")
             print("|---|---|---:|---:|" + "---:|" * len(columns))
             for split_name, tune in (("tune", True), ("confirm", False)):
                 pairs = split(data, tune, walkway)
