@@ -139,16 +139,14 @@ class BoxKalman:
         return mean, cov
 
     def innovation_distance(self, mean: np.ndarray, cov: np.ndarray, xywh: np.ndarray,
-                            score: np.ndarray | None = None, only_position: bool = False) -> np.ndarray:
+                            score: np.ndarray | None = None) -> np.ndarray:
         """(N,) squared Mahalanobis distance of each row's own measurement ``xywh[i]`` from its
-        predicted one: the normalized innovation squared, on average the number of values compared
-        (4, or 2 for the centre alone) when the filter's noise model fits the data."""
+        predicted one: the normalized innovation squared, about 4 on average (4 values compared)
+        when the filter's noise model fits the data."""
         if len(mean) == 0:
             return np.zeros(0)
         proj_mean, s = self.project(mean, cov, score)
-        dims = 2 if only_position else 4
-        innovation = (np.asarray(xywh, np.float64).reshape(-1, 4) - proj_mean)[:, :dims]
-        s = s[:, :dims, :dims]
+        innovation = np.asarray(xywh, np.float64).reshape(-1, 4) - proj_mean
         return np.einsum("ni,ni->n", innovation, np.linalg.solve(s, innovation[:, :, None])[:, :, 0])
 
     def gating_distance(self, mean: np.ndarray, cov: np.ndarray, xywh: np.ndarray,

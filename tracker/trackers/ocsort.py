@@ -167,8 +167,7 @@ class OcSortTracker(ByteTracker):
         if len(rows) == 0:
             return
         xywh = xyxy_to_xywh(dets.xyxy[det_rows]).astype(np.float64)
-        nis = self.kf.innovation_distance(t.mean[rows], t.cov[rows], xywh, dets.score[det_rows],
-                                          only_position=True)
+        nis = self.kf.innovation_distance(t.mean[rows], t.cov[rows], xywh, dets.score[det_rows])
         t.nis[rows] = self.NIS_MEMORY * t.nis[rows] + (1 - self.NIS_MEMORY) * nis
 
     def _move_tracks(self, warp: np.ndarray) -> None:
