@@ -67,3 +67,26 @@ def test_gating_distance_is_mahalanobis():
     s = cov[0, :4, :4] + kf.measurement_noise(mean)[0]
     assert d[0, 0] == pytest.approx(0)
     assert d[0, 1] == pytest.approx(30**2 / s[0, 0])
+
+
+def test_per_row_velocity_noise_equals_a_filter_with_that_noise():
+    # predict(..., std_vel=rows): each row predicted as a filter built with its own std_vel would
+    low, high = BoxKalman(std_vel=0.002), BoxKalman(std_vel=0.00625)
+    mean, cov = high.initiate(np.array([[0.0, 0.0, 20.0, 40.0], [50.0, 10.0, 30.0, 60.0]]))
+    mean[:, 4:6] = [[1.0, -2.0], [0.5, 0.0]]
+    per_row = high.predict(mean, cov, std_vel=np.array([0.002, 0.00625]))
+    for row, kf in ((0, low), (1, high)):
+        alone = kf.predict(mean[row:row + 1], cov[row:row + 1])
+        np.testing.assert_allclose(per_row[0][row], alone[0][0])
+        np.testing.assert_allclose(per_row[1][row], alone[1][0])
+
+
+def test_innovation_distance_is_each_rows_own_mahalanobis_distance():
+    kf = BoxKalman()
+    mean, cov = kf.initiate(np.array([[0.0, 0.0, 20.0, 40.0], [100.0, 0.0, 20.0, 40.0]]))
+    z = np.array([[30.0, 0.0, 20.0, 44.0], [100.0, 8.0, 20.0, 40.0]])
+    full = kf.gating_distance(mean, cov, z)
+    np.testing.assert_allclose(kf.innovation_distance(mean, cov, z), np.diag(full))
+    s = cov[:, :4, :4] + kf.measurement_noise(mean)   # diagonal: each value's own share adds up
+    np.testing.assert_allclose(kf.innovation_distance(mean, cov, z),
+                               [30**2 / s[0, 0, 0] + 4**2 / s[0, 3, 3], 8**2 / s[1, 1, 1]])

@@ -33,13 +33,14 @@ def _noise(values):
     return out
 
 
-def reference_predict(kf, mean, cov):
-    """x' = F x, P' = F P Fᵀ + Q with the matrices themselves."""
+def reference_predict(kf, mean, cov, std_vel=None):
+    """x' = F x, P' = F P Fᵀ + Q with the matrices themselves (``std_vel``: per row, optional)."""
     if len(mean) == 0:
         return mean, cov
     w, h = mean[:, 2], mean[:, 3]
     wh = np.stack([w, h, w, h], axis=1)
-    q = _noise(np.concatenate([kf.std_pos * wh, kf.std_vel * wh], axis=1) ** 2)
+    vel = kf.std_vel if std_vel is None else np.asarray(std_vel)[:, None]
+    q = _noise(np.concatenate([kf.std_pos * wh, vel * wh], axis=1) ** 2)
     return mean @ kf.F.T, kf.F @ cov @ kf.F.T + q
 
 
@@ -77,6 +78,9 @@ def test_kalman_fast_predict_and_update_equal_the_matrix_products():
             pred = kf.predict(mean, cov)
             ref = reference_predict(kf, mean, cov)
             assert np.array_equal(pred[0], ref[0]) and np.array_equal(pred[1], ref[1])
+            per_row = rng.choice([0.002, kf.std_vel], 30)   # OC-SORT's calm_std_vel: one noise per track
+            pred_rows, ref_rows = kf.predict(mean, cov, per_row), reference_predict(kf, mean, cov, per_row)
+            assert np.array_equal(pred_rows[0], ref_rows[0]) and np.array_equal(pred_rows[1], ref_rows[1])
             score = rng.uniform(0.1, 1.0, 30)
             for got, want in zip(kf.project(*pred, score), reference_project(kf, *pred, score)):
                 assert np.array_equal(got, want)

@@ -75,8 +75,12 @@ class BoxKalman:
         return _diag(self._measurement_var(mean, score))
 
     # the diagonals alone: the filter equations add them to the diagonal instead of building matrices
-    def _process_var(self, mean: np.ndarray) -> np.ndarray:
-        std = mean[:, _WH8] * np.array([self.std_pos] * 4 + [self.std_vel] * 4)
+    def _process_var(self, mean: np.ndarray, std_vel: np.ndarray | None = None) -> np.ndarray:
+        if std_vel is None:
+            std = mean[:, _WH8] * np.array([self.std_pos] * 4 + [self.std_vel] * 4)
+        else:  # one velocity noise per row
+            std = mean[:, _WH8] * np.concatenate([np.full((len(mean), 4), self.std_pos),
+                                                  np.repeat(np.asarray(std_vel, np.float64)[:, None], 4, axis=1)], axis=1)
         return std**2
 
     def _measurement_var(self, mean: np.ndarray, score: np.ndarray | None = None) -> np.ndarray:
@@ -93,11 +97,13 @@ class BoxKalman:
         mean = np.concatenate([xywh, np.zeros_like(xywh)], axis=1)
         return mean, self.initial_cov(xywh)
 
-    def predict(self, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """x' = F x ; P' = F P Fᵀ + Q  (filterpy ``KalmanFilter.predict``), for all rows at once."""
+    def predict(self, mean: np.ndarray, cov: np.ndarray, std_vel: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """x' = F x ; P' = F P Fᵀ + Q  (filterpy ``KalmanFilter.predict``), for all rows at once.
+        ``std_vel`` (N,), optional: each row's own velocity noise instead of ``self.std_vel``."""
         if len(mean) == 0:
             return mean, cov
-        var = self._process_var(mean)
+        var = self._process_var(mean, std_vel)
         if not self._unit_step:
             return mean @ self.F.T, self.F @ cov @ self.F.T + _diag(var)
         new_mean = mean.copy()
@@ -131,6 +137,17 @@ class BoxKalman:
         mean = mean + np.einsum("nij,nj->ni", gain, innovation)
         cov = cov - gain @ pht.transpose(0, 2, 1)  # P - K H P
         return mean, cov
+
+    def innovation_distance(self, mean: np.ndarray, cov: np.ndarray, xywh: np.ndarray,
+                            score: np.ndarray | None = None) -> np.ndarray:
+        """(N,) squared Mahalanobis distance of each row's own measurement ``xywh[i]`` from its
+        predicted one: the normalized innovation squared, about 4 on average (4 values compared)
+        when the filter's noise model fits the data."""
+        if len(mean) == 0:
+            return np.zeros(0)
+        proj_mean, s = self.project(mean, cov, score)
+        innovation = np.asarray(xywh, np.float64).reshape(-1, 4) - proj_mean
+        return np.einsum("ni,ni->n", innovation, np.linalg.solve(s, innovation[:, :, None])[:, :, 0])
 
     def gating_distance(self, mean: np.ndarray, cov: np.ndarray, xywh: np.ndarray,
                         only_position: bool = False) -> np.ndarray:

@@ -13,6 +13,8 @@ three observation-centric ideas.
 - BYTE (``use_byte``, on by default; off in the original OC-SORT): weak boxes get stage 2.
 - camera motion from the matches (``motion_from_matches``, on by default, as BoT-SORT's; not in the
   original OC-SORT): what it moves, OC-SORT's memory of past observations moves with it.
+- innovation-adaptive velocity noise (``calm_std_vel``, off by default; not in the original): a track
+  whose recent normalized innovations are small gets a smaller Kalman velocity noise.
 
 Every key is in ``configs/trackers/ocsort.yaml``.
 
@@ -29,6 +31,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..boxes import xyxy_to_xywh
 from ..types import Detections
 from .bytetrack import ByteTrackConfig, ByteTracker
 from .gmc import warp_states
@@ -55,21 +58,32 @@ class OcSortConfig(ByteTrackConfig):
     # off = std_vel as SORT uses it, per frame at any frame rate. On, std_vel is the value at 30 fps and
     # grows as 30/fps: frames further apart see a larger change of the per-frame velocity
     std_vel_fps_scaled: bool = False  # std_vel given at 30 fps, scaled by 30/fps
+    # innovation-adaptive velocity noise: a track whose recent innovations are small (its own
+    # normalized innovation squared, averaged over ~10 matches, below calm_nis) moves at constant
+    # velocity as far as the filter can tell, so a smaller velocity noise follows the detector's jitter
+    # less and bridges detection gaps better; tracks with large innovations (low frame rates, a moving
+    # camera, jittery boxes) keep std_vel. Off: 0.002 passes split A (+0.92) but not split B (misses
+    # -0.72; docs/benchmarks.md, issue 14e)
+    calm_std_vel: float = 0.0  # velocity noise of calm tracks (fraction of box size, at 30 fps); 0: off
+    calm_nis: float = 1.5  # a track is calm while its mean normalized innovation squared is below this
 
 
 class ObservationHistory(TrackTable):
     """The track table plus each track's last ``depth`` observations ``(frame, cx, cy, w, h)`` (NaN
-    where it has fewer), kept row-aligned through ``append`` and ``keep``."""
+    where it has fewer) and its running mean normalized innovation squared ``nis`` (``calm_std_vel``),
+    kept row-aligned through ``append`` and ``keep``."""
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, nis_start: float = 0.0) -> None:
         self.depth = max(2, int(depth))
+        self.nis_start = nis_start
         self._base_only = False
         super().__init__()
         self.hist = np.full((0, self.depth, 5), np.nan)
+        self.nis = np.zeros(0)
 
     def _columns(self) -> list[str]:
         cols = super()._columns()
-        return cols if self._base_only else cols + ["hist"]
+        return cols if self._base_only else cols + ["hist", "nis"]
 
     def append(self, *args, **kwargs) -> None:
         n_before = len(self)
@@ -84,6 +98,7 @@ class ObservationHistory(TrackTable):
             new[:, -1, 0] = self.last_frame[n_before:]
             new[:, -1, 1:] = self.obs_xywh[n_before:]
             self.hist = np.concatenate([self.hist, new])
+            self.nis = np.concatenate([self.nis, np.full(n, self.nis_start)])
 
     def record(self, rows: np.ndarray) -> None:
         """Push the current observation (``obs_xywh``, ``last_frame``) of ``rows`` into their history."""
@@ -122,15 +137,41 @@ class OcSortTracker(ByteTracker):
         super().__init__(config, frame_rate)
         if self.cfg.std_vel_fps_scaled:
             self.kf = BoxKalman(self.cfg.std_pos, self.cfg.std_vel * 30.0 / self.frame_rate, nsa=self.cfg.nsa)
+        # calm_std_vel is the 30 fps value: frames further apart see a larger change of the per-frame
+        # velocity (MOT17-09-fps3 at 10 fps lost 1.3 HOTA unscaled); never noisier than std_vel itself
+        self.calm_std_vel = min(self.cfg.calm_std_vel * 30.0 / self.frame_rate, self.kf.std_vel)
+
+    NIS_MEMORY = 0.9  # calm_std_vel: weight of the past in a track's running mean innovation (~10 matches)
 
     def reset(self) -> None:
         super().reset()
-        self.tracks = ObservationHistory(self.cfg.delta_t + 1)
+        # a new track is not calm until its innovations have shown it (it starts at the threshold)
+        self.tracks = ObservationHistory(self.cfg.delta_t + 1, nis_start=self.cfg.calm_nis)
+
+    def _velocity_noise(self) -> Optional[np.ndarray]:
+        if self.cfg.calm_std_vel <= 0:
+            return None
+        return np.where(self.tracks.nis < self.cfg.calm_nis, self.calm_std_vel, self.kf.std_vel)
 
     def _update_matched(self, matches: np.ndarray, dets: Detections, keep: np.ndarray) -> None:
+        if self.cfg.calm_std_vel > 0 and len(matches):
+            self._measure_innovations(matches, dets)
         super()._update_matched(matches, dets, keep)
         if len(matches):
             self.tracks.record(matches[:, 0])
+
+    def _measure_innovations(self, matches: np.ndarray, dets: Detections) -> None:
+        """Fold each matched track's normalized innovation squared into its running mean; only
+        tracks seen in the last frame (after a gap the prediction is long, not wrong)."""
+        t = self.tracks
+        rows, det_rows = matches[:, 0], matches[:, 1]
+        next_frame = t.last_frame[rows] == self.frame_id - 1
+        rows, det_rows = rows[next_frame], det_rows[next_frame]
+        if len(rows) == 0:
+            return
+        xywh = xyxy_to_xywh(dets.xyxy[det_rows]).astype(np.float64)
+        nis = self.kf.innovation_distance(t.mean[rows], t.cov[rows], xywh, dets.score[det_rows])
+        t.nis[rows] = self.NIS_MEMORY * t.nis[rows] + (1 - self.NIS_MEMORY) * nis
 
     def _move_tracks(self, warp: np.ndarray) -> None:
         # every camera motion ByteTrack applies (fitted from the matches, or expected with

@@ -140,7 +140,12 @@ class SortTracker:
         t.mean[unseen, 7] = 0.0
         if self.cfg.lost_velocity_decay != 1.0:  # unseen objects tend to slow down or stop
             t.mean[unseen, 4:6] *= self.cfg.lost_velocity_decay
-        t.mean, t.cov = self.kf.predict(t.mean, t.cov)
+        t.mean, t.cov = self.kf.predict(t.mean, t.cov, self._velocity_noise())
+
+    def _velocity_noise(self) -> Optional[np.ndarray]:
+        """Each track's Kalman velocity noise for this prediction, (N,); None: the filter's ``std_vel``
+        for all (OC-SORT's ``calm_std_vel`` chooses one per track)."""
+        return None
 
     def _associate(self, dets: Detections) -> tuple[np.ndarray, np.ndarray]:
         """Return matches ``(K, 2)`` of ``[track row, det row]`` and det rows that may start tracks."""
