@@ -63,7 +63,7 @@ class OcSortConfig(ByteTrackConfig):
     # velocity as far as the filter can tell, so a smaller velocity noise follows the detector's jitter
     # less and bridges detection gaps better; tracks with large innovations (low frame rates, a moving
     # camera, jittery boxes) keep std_vel. Off: 0.002 passes split A (+0.92) but not split B (misses
-    # -0.72; docs/benchmarks.md, issue 14e)
+    # -0.72) nor a second draw of the variants (zoom, shake -1.26; docs/benchmarks.md, issue 14e)
     calm_std_vel: float = 0.0  # velocity noise of calm tracks (fraction of box size, at 30 fps); 0: off
     calm_nis: float = 1.5  # a track is calm while its mean normalized innovation squared is below this
 
