@@ -486,13 +486,18 @@ def family_table(families: Dict[str, dict], columns, rules, ours: str, in_view: 
     for walkway in (False, True):
         for family, data in families.items():
             for split_name, tune in (("tune", True), ("confirm", False)):
-                pairs = split(data, tune, walkway)
-                cells = []
-                for run, rule in columns:
-                    err, total, counted = score(data, pairs, run, rules[rule], counted_too=True, in_view=in_view)
-                    cells.append(f"{counted} / {100 * err / max(total, 1):.1f}")
+                total, cells = row_cells(data, split(data, tune, walkway), columns, rules, in_view)
                 print(f"| {family} | {'walkway' if walkway else 'fixed'} | {split_name} | {total} | " + " | ".join(cells)
                       + " |", flush=True)
+
+
+def row_cells(data, pairs, columns, rules, in_view: bool):
+    """The true crossings of ``pairs`` and one "counted / error %" cell per (tracks, rule) column."""
+    cells = []
+    for run, rule in columns:
+        err, total, counted = score(data, pairs, run, rules[rule], counted_too=True, in_view=in_view)
+        cells.append(f"{counted} / {100 * err / max(total, 1):.1f}")
+    return total, cells
 
 
 def column_name(run: str, rule: str, ours: str) -> str:
@@ -549,10 +554,7 @@ def main(argv=None) -> int:
                 static = [p for p in pairs if not p[0].startswith(MOVING_SEQS)]
                 groups = [(seq, [(seq, specs)]) for seq, specs in pairs] + [("static cameras", static), ("all", pairs)]
                 for seq, sel in groups:
-                    cells = []
-                    for run, rule in columns:
-                        err, total, counted = score(data, sel, run, rules[rule], counted_too=True, in_view=in_view)
-                        cells.append(f"{counted} / {100 * err / max(total, 1):.1f}")
+                    total, cells = row_cells(data, sel, columns, rules, in_view)
                     print(f"| {split_name} | {seq} | {sum(len(s) for _, s in sel)} | {total} | " + " | ".join(cells)
                           + " |", flush=True)
     if args.explain:
