@@ -22,7 +22,7 @@ import numpy as np
 from ..types import Detections
 from .bytetrack import ByteTrackConfig, ByteTracker
 from .gmc import CameraMotion, warp_states
-from .match_motion import warp_xywh
+from .match_motion import is_identity, warp_xywh
 from .matching import cosine_cost
 from .track import LOST
 
@@ -83,6 +83,8 @@ class BotSortTracker(ByteTracker):
             t = self.tracks
             t.mean, t.cov = warp_states(t.mean, t.cov, warp)
             t.obs_xywh = warp_xywh(t.obs_xywh, warp)  # last-box recovery looks where the camera put it
+            if not is_identity(warp):
+                self._camera_moved(warp)
 
     def _first_stage_cost(self, rows: np.ndarray, dets: Detections, det_rows: np.ndarray) -> np.ndarray:
         cost = super()._first_stage_cost(rows, dets, det_rows)

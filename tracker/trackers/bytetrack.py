@@ -138,6 +138,12 @@ class ByteTracker(SortTracker):
         t.mean[:, :2] += shift  # ... and the camera's translation moves the centres
         t.cov *= s * s
         t.obs_xywh = warp_xywh(t.obs_xywh, warp)  # last-box recovery looks where it is now
+        self._camera_moved(warp)
+
+    def _camera_moved(self, warp: np.ndarray) -> None:
+        """The camera moved every track by ``warp`` (2x3, not the identity), already applied to their
+        states and last boxes (here, or by BoT-SORT's pixel GMC): a subclass moves whatever else it
+        keeps in image coordinates (OC-SORT: its memory of past observations)."""
 
     def _associate(self, dets: Detections) -> tuple[np.ndarray, np.ndarray]:
         cfg, t = self.cfg, self.tracks

@@ -77,11 +77,12 @@ class BoxKalman:
     # the diagonals alone: the filter equations add them to the diagonal instead of building matrices
     def _process_var(self, mean: np.ndarray, std_vel: np.ndarray | None = None) -> np.ndarray:
         if std_vel is None:
-            std = mean[:, _WH8] * np.array([self.std_pos] * 4 + [self.std_vel] * 4)
+            scale = np.array([self.std_pos] * 4 + [self.std_vel] * 4)
         else:  # one velocity noise per row
-            std = mean[:, _WH8] * np.concatenate([np.full((len(mean), 4), self.std_pos),
-                                                  np.repeat(np.asarray(std_vel, np.float64)[:, None], 4, axis=1)], axis=1)
-        return std**2
+            scale = np.empty((len(mean), 8))
+            scale[:, :4] = self.std_pos
+            scale[:, 4:] = np.asarray(std_vel, np.float64)[:, None]
+        return (mean[:, _WH8] * scale) ** 2
 
     def _measurement_var(self, mean: np.ndarray, score: np.ndarray | None = None) -> np.ndarray:
         var = (mean[:, _WH4] * self.std_pos) ** 2

@@ -35,8 +35,7 @@ from ..boxes import xyxy_to_xywh
 from ..types import Detections
 from .bytetrack import ByteTrackConfig, ByteTracker
 from .gmc import warp_states
-from .kalman import BoxKalman
-from .match_motion import is_identity, warp_xywh
+from .match_motion import warp_xywh
 from .track import TrackTable
 
 
@@ -135,8 +134,8 @@ class OcSortTracker(ByteTracker):
         if not config.use_byte:   # no second stage: weak boxes are ignored altogether
             config = dataclasses.replace(config, det_thresh=max(config.det_thresh, config.track_high_thresh))
         super().__init__(config, frame_rate)
-        if self.cfg.std_vel_fps_scaled:
-            self.kf = BoxKalman(self.cfg.std_pos, self.cfg.std_vel * 30.0 / self.frame_rate, nsa=self.cfg.nsa)
+        if self.cfg.std_vel_fps_scaled:  # the filter SORT set up, with std_vel at this frame rate
+            self.kf.std_vel = self.cfg.std_vel * 30.0 / self.frame_rate
         # calm_std_vel is the 30 fps value: frames further apart see a larger change of the per-frame
         # velocity (MOT17-09-fps3 at 10 fps lost 1.3 HOTA unscaled); never noisier than std_vel itself
         self.calm_std_vel = min(self.cfg.calm_std_vel * 30.0 / self.frame_rate, self.kf.std_vel)
@@ -173,15 +172,9 @@ class OcSortTracker(ByteTracker):
         nis = self.kf.innovation_distance(t.mean[rows], t.cov[rows], xywh, dets.score[det_rows])
         t.nis[rows] = self.NIS_MEMORY * t.nis[rows] + (1 - self.NIS_MEMORY) * nis
 
-    def _move_tracks(self, warp: np.ndarray) -> None:
-        # every camera motion ByteTrack applies (fitted from the matches, or expected with
-        # camera_velocity) moves OC-SORT's memory of past observations too
-        super()._move_tracks(warp)
-        if not is_identity(warp):
-            self._move_observations(warp)
-
-    def _move_observations(self, warp: np.ndarray) -> None:
-        """The camera moved every track (``warp``, 2x3): move what OC-SORT remembers of their past
+    def _camera_moved(self, warp: np.ndarray) -> None:
+        """The camera moved every track (``warp``, 2x3; any motion: fitted from the matches, expected
+        with camera_velocity, or Deep OC-SORT's pixel GMC): move what OC-SORT remembers of their past
         too, so it is in this frame's coordinates like the prediction and the last box.
 
         - the observation history, so OCM's directions (last observation -> detection) compare
