@@ -99,11 +99,16 @@ def iou_pairs(a, b) -> np.ndarray:
     """
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
-    w = np.maximum(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0)
-    h = np.maximum(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0)
-    inter = w * h
+    inter = _intersection_pairs(a, b)
     union = box_area(a) + box_area(b) - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def _intersection_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Area of the intersection of row i of ``a`` with row i of ``b`` (either may be one box), xyxy."""
+    w = np.maximum(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0)
+    h = np.maximum(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0)
+    return w * h
 
 
 def overlap_fraction(xyxy, chunk: int = 512) -> np.ndarray:
@@ -139,10 +144,8 @@ def inside_fraction(xyxy, region) -> np.ndarray:
     >>> inside_fraction(np.array([[0, 0, 10, 10], [-5, 0, 5, 10]]), [0, 0, 100, 100]).tolist()
     [1.0, 0.5]
     """
-    b, r = _2d(xyxy), np.asarray(region, np.float64)
-    iw = np.maximum(np.minimum(b[:, 2], r[2]) - np.maximum(b[:, 0], r[0]), 0)
-    ih = np.maximum(np.minimum(b[:, 3], r[3]) - np.maximum(b[:, 1], r[1]), 0)
-    return iw * ih / np.maximum(box_area(b), 1e-9)
+    b = _2d(xyxy)
+    return _intersection_pairs(b, np.asarray(region, np.float64)) / np.maximum(box_area(b), 1e-9)
 
 
 def clip_xyxy(b, width: int, height: int) -> np.ndarray:
