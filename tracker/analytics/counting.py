@@ -10,7 +10,8 @@ The rules (chosen by measurement against crossings of ground-truth trajectories,
 * **Once per track, line and direction**, and a crossing back within ``u_turn_s`` seconds of the
   last one (a box that swings back over the line) is not counted.
 * **Id switches.** A new id that appears within ``relink_s`` seconds and ``relink_dist`` box heights
-  of where a lost track of the same class would be by now (at its last pace) continues that track's state (its side of each
+  (of the smaller box; the two heights within ``RELINK_SIZE_RATIO``) of where a lost track of the same
+  class would be by now (at its last pace) continues that track's state (its side of each
   line, what it has counted, its zone visits): a switch in the middle of a crossing neither loses
   the crossing nor counts it twice.
 * **Lost on the line.** A track lost just after it crossed the segment, before it was ``margin``
@@ -41,6 +42,8 @@ from .geometry import Line, Zone, anchor_points
 
 # the state of an id unseen this long is forgotten (bounded memory on endless streams)
 FORGET_AFTER_S = 60.0
+# a new id continues a lost one only when their box heights differ by at most this factor
+RELINK_SIZE_RATIO = 1.5
 
 
 @dataclass
@@ -156,7 +159,10 @@ class Counter:
             gone = self._time - old.last_time
             expected = old.anchor + (old.velocity * gone if old.velocity is not None else 0.0)
             dist = float(np.hypot(*(anchor - expected)))
-            if dist <= r.relink_dist * max(height, old.height) and (best is None or dist < best_dist):
+            # the same person: a similar size, and near in units of the smaller box (a big box near the
+            # camera would otherwise reach across the frame to any small new one)
+            similar = max(height, old.height) <= RELINK_SIZE_RATIO * min(height, old.height)
+            if similar and dist <= r.relink_dist * min(height, old.height) and (best is None or dist < best_dist):
                 best, best_dist = old, dist
         if best is not None:
             best.claimed = True
