@@ -253,18 +253,19 @@ def test_overlay_draws_lines_zones_and_counters(tmp_path):
     sink.close()
 
 
-def test_a_counting_run_has_its_tracker_report_a_person_hidden_while_crossing():
+def test_a_counting_run_can_have_its_tracker_report_a_person_hidden_while_crossing():
     from tracker.trackers import make_tracker
     from tracker.types import Detections
 
-    setup = AnalyticsSetup.from_config({"lines": ["door=0,300,1000,300"]})
+    # off by default: a counting run keeps the tracker's own settings
+    assert AnalyticsSetup.from_config({"lines": ["door=0,300,1000,300"]}).tracker_params("botsort", {}) == {}
+    setup = AnalyticsSetup.from_config({"lines": ["door=0,300,1000,300"], "report_lost_frames": 45})
     params = setup.tracker_params("botsort", {})
     assert params == {"report_lost_frames": 45}
     # the user's own value wins; a run without lines or zones keeps the tracker's settings
     assert setup.tracker_params("botsort", {"report_lost_frames": 5}) == {"report_lost_frames": 5}
-    assert AnalyticsSetup.from_config({}).tracker_params("botsort", {"track_buffer": 30}) == {"track_buffer": 30}
-    assert AnalyticsSetup.from_config({"lines": ["d=0,0,1,1"], "report_lost_frames": 0}).tracker_params(
-        "botsort", {}) == {}
+    assert AnalyticsSetup.from_config({"report_lost_frames": 45}).tracker_params(
+        "botsort", {"track_buffer": 30}) == {"track_buffer": 30}
 
     def count(tracker_params) -> list:
         # walks down 2 px a frame (box 100 px high: margin 2 px) and is hidden for good 60 px above the

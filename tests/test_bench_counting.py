@@ -24,9 +24,13 @@ def test_in_view_truth_drops_crossings_made_fully_occluded():
     d = dict(truth=truth, visibility=visibility, info=SimpleNamespace(fps=10.0))
     line = [parse_line("l=0,50,100,50")]
     assert bench.truth_counts(d, line) == {("l", "in"): 2}
-    assert bench.truth_counts(d, line, in_view=True) == {("l", "in"): 1}
+    assert bench.truth_counts(d, line, "true crossings in view") == {("l", "in"): 1}
     visibility[1, 2] = bench.IN_VIEW_VISIBILITY              # seen before it crossed too (hidden while crossing)
-    assert bench.truth_counts(d, line, in_view=True) == {("l", "in"): 2}
+    assert bench.truth_counts(d, line, "true crossings in view") == {("l", "in"): 2}
+    # "visible": only a crossing seen at both of its frames; id 2 is hidden at them
+    assert bench.truth_counts(d, line, "true crossings visible") == {("l", "in"): 1}
+    visibility[2, 2] = visibility[3, 2] = bench.VISIBLE_VISIBILITY
+    assert bench.truth_counts(d, line, "true crossings visible") == {("l", "in"): 2}
 
 
 def test_walkway_lines_lie_across_where_people_walk():

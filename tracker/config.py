@@ -111,7 +111,7 @@ class AnalyticsConfig:
     relink_dist: float = 1.0           # ... within this many box heights
     min_frames: int = 3                # a track's events wait until it was seen this many frames
     coast_s: float = 0.25              # a lost track that would cross a line this soon, at its pace, is counted
-    report_lost_frames: int = 45       # with lines/zones: the tracker reports lost tracks' predicted boxes at least this long
+    report_lost_frames: int = 0        # with lines/zones: the tracker reports lost tracks' predicted boxes at least this long (0 = its own)
 
 
 @dataclass
