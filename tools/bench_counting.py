@@ -71,8 +71,8 @@ STANDING_BAND = 0.1         # --explain: a true crossing by someone never this m
 # by the annotators) on one side cross too, but no detector sees that. Reported beside the full truth.
 IN_VIEW_VISIBILITY = 0.25
 # "visible" truth: only steps with the person at least this visible at both of the step's frames (a
-# crossing a camera operator would see; the truth that reproduces the issue's first-crossing figure on
-# MOT17's FRCNN boxes). Reported beside the full truth, never instead.
+# crossing a camera operator would see; of our truths, the one closest to the issue's first-crossing
+# figure on MOT17's FRCNN boxes). Reported beside the full truth, never instead.
 VISIBLE_VISIBILITY = 0.5
 TRUTHS = ("full truth", "true crossings in view", "true crossings visible")
 LOST_45 = "(lost 45)"   # the run whose tracker reports lost tracks 45 frames (analytics.report_lost_frames: 45)
