@@ -241,6 +241,22 @@ def test_sink_writes_events_counts_and_totals_as_they_happen(tmp_path):
     assert len(occupancy) == 51
 
 
+def test_analyze_keeps_the_runs_frames_without_tracks(tmp_path):
+    from tracker.analytics.analyze import load_tracks
+
+    # a 10 fps run of 8 frames, with tracks on frames 3-5 only
+    rows = "".join(f"{f},{(f - 1) / 10:.3f},1,0,person,10,10,20,40,0.9,1\n" for f in (3, 4, 5))
+    (tmp_path / "tracks.csv").write_text("frame,time_s,track_id,class_id,class_name,x1,y1,x2,y2,score,detected\n" + rows)
+    (tmp_path / "summary.json").write_text(json.dumps({"frames": 8, "source_fps": 10.0}))
+    frames, meta = load_tracks(tmp_path)
+    assert [f[0] for f in frames] == list(range(1, 9))
+    assert [f[1] for f in frames] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+    assert [len(f[2]) for f in frames] == [0, 0, 1, 1, 1, 0, 0, 0]
+    assert "-0.0" not in repr([f[1] for f in frames])
+    (tmp_path / "summary.json").unlink()   # a bare tracks file: its own first to last frame
+    assert [f[0] for f in load_tracks(tmp_path)[0]] == [3, 4, 5]
+
+
 def test_overlay_draws_lines_zones_and_counters(tmp_path):
     setup = AnalyticsSetup.from_config({"lines": ["door=0,0.5,1,0.5"], "zones": ["z=0.1,0.1,0.4,0.1,0.4,0.4"]})
     sink: AnalyticsSink = setup.sink(tmp_path, {0: "person"})

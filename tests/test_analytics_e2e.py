@@ -79,7 +79,8 @@ def test_analyze_on_the_runs_tracks_equals_the_live_events(live_run, tmp_path):
     proc = run_track(*args, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert events_of(tmp_path / "a") == events_of(live_run)
-    assert (tmp_path / "a" / "counts.csv").read_text() == (live_run / "counts.csv").read_text()
+    for name in ("counts.csv", "occupancy.csv"):
+        assert (tmp_path / "a" / name).read_text() == (live_run / name).read_text(), name
     # the MOT txt alone (no classes, no times) gives the same crossings
     proc = run_track("analyze", live_run / "tracks.txt", "--fps", 25, "--size", "640x360", "--out", tmp_path / "b",
                      *sum((["--line", x] for x in LINES), []), timeout=120)
@@ -105,6 +106,10 @@ def test_bad_analytics_input_is_one_line_error(live_run, tmp_path):
     (tmp_path / "junk.csv").write_text("a,b\n1,2\n")
     assert_one_line_error(run_track("analyze", tmp_path / "junk.csv", "--line", "a=0,0,9,9"), "column")
     assert_one_line_error(run_track("report", tmp_path), "summary.json")
+    # recounting into the run's own folder would replace its summary.json and events.jsonl
+    before = {name: (live_run / name).read_bytes() for name in ("summary.json", "events.jsonl")}
+    assert_one_line_error(run_track("analyze", live_run, "--line", "a=0,0,1,1", "--out", live_run), "overwrite")
+    assert {name: (live_run / name).read_bytes() for name in before} == before
 
 
 @pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian chromium is not installed (make test installs it: tools/install_test_deps.sh)")

@@ -114,9 +114,15 @@ def load_tracks(path, fps: Optional[float] = None) -> Tuple[List[TrackFrame], di
     if not fps:
         spans = [(times[b] - times[a]) / (b - a) for a, b in zip(numbers, numbers[1:]) if a in times and b in times]
         fps = 1.0 / float(np.median(spans)) if spans and np.median(spans) > 0 else 30.0
+    first, last = numbers[0], numbers[-1]
+    run_frames = summary.get("frames")   # the live run's frame count, when the tracks are a run's
+    if isinstance(run_frames, int) and run_frames > 0 and (first - 1) % step == 0:
+        # the run's frames without tracks, before the first and after the last, count too: bins end
+        # and occupancy rows run where the live run's did
+        first, last = 1, max(last, 1 + (run_frames - 1) * step)
     frames: List[TrackFrame] = []
     known = sorted(times)
-    for f in range(numbers[0], numbers[-1] + 1, step):
+    for f in range(first, last + 1, step):
         if f in times:
             t = times[f]
         elif known:   # a frame without tracks: time from its neighbours
@@ -128,7 +134,8 @@ def load_tracks(path, fps: Optional[float] = None) -> Tuple[List[TrackFrame], di
         items = rows.get(f, [])
         ids = np.array([i[0] for i in items], np.int64)
         xyxy = np.array([i[1] for i in items], np.float64).reshape(-1, 4)
-        frames.append((f, round(t, 3), ids, xyxy, [str(i[2]) for i in items]))
+        # + 0.0: frames before the first track would read "-0.000"
+        frames.append((f, round(t, 3) + 0.0, ids, xyxy, [str(i[2]) for i in items]))
     return frames, dict(fps=fps, frame_size=frame_size_of(run_dir), run_dir=run_dir)
 
 

@@ -74,6 +74,11 @@ def main_analyze(argv: List[str]) -> int:
         meta["frame_size"] = _parse_size(args.size)
     meta["tracks"] = args.tracks
     out = Path(args.out) if args.out else next_run_dir("runs/analyze", "exp")
+    if any((out / name).is_file() for name in ("tracks.csv", "tracks.txt")):
+        from ..errors import UserError
+        # its summary.json and events.jsonl are the run's own record: recounting must not replace them
+        raise UserError(f"--out {out} holds a tracking run (tracks.csv / tracks.txt); analyze would overwrite "
+                        "its summary.json and events.jsonl: choose another folder")
     totals = analyze(frames, setup, out, meta)
     for name, t in totals["lines"].items():
         print(f"{name}: in {t['in']}  out {t['out']}")
