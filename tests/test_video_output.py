@@ -1,5 +1,5 @@
 """The annotated video: H.264 yuv420p that a real browser plays, with every frame of the source, and
-a fragmented MP4 on live streams that survives ``kill -9``.
+a fragmented MP4 (files and live streams) that survives ``kill -9``.
 
 The detector is torch on a 24-frame clip, or precomputed detections on the stream, so these tests
 spend their time on video, not on inference.
@@ -95,7 +95,8 @@ def test_default_video_is_h264_with_every_source_frame(default_run):
     info = probe(default_run)
     assert info == {"codec": "h264", "pix_fmt": "yuv420p", "frames": 24}
     head = default_run.read_bytes()[:4096]
-    assert 0 <= head.find(b"moov") < max(head.find(b"mdat"), 4096)   # +faststart: index first
+    assert 0 <= head.find(b"moov") < max(head.find(b"mdat"), 4096)   # the index first: plays as it arrives
+    assert b"moof" in head   # fragmented: what is on disk plays even if the run is killed
 
 
 @needs_shared
@@ -124,6 +125,34 @@ def test_mp4v_on_request_and_as_fallback_without_h264(tmp_path, monkeypatch, cap
     assert write(sink) == {"codec": "mpeg4", "pix_fmt": "yuv420p", "frames": 5}
     assert sink.codec == "mp4v"
     assert [r for r in caplog.records if "no H.264 encoder" in r.getMessage()]
+
+
+@needs_shared
+def test_kill_9_on_a_video_file_leaves_a_playable_video(tmp_path):
+    """A file run killed mid-way: its video plays up to the last fragment (with +faststart the index
+    was written only on close, and the killed run's video did not open at all)."""
+    dets = tmp_path / "det.txt"   # precomputed boxes: the run goes as fast as the video is written
+    dets.write_text("".join(f"{i},-1,{300 + 80 * math.sin(i / 15):.1f},200,60,150,0.9,-1,-1,-1\n"
+                            for i in range(1, 1395)))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([TRACK, str(VIDEOS / "people_walking.mp4"), "--detections", str(dets), "--out",
+                             str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        video = out / "people_walking.mp4"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (video.is_file() and video.stat().st_size > 200_000):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not (out / "summary.json").exists()   # it was killed before the end: nothing was finalised
+    info = probe(video, cut_tail=True)
+    assert info["codec"] == "h264" and 10 <= info["frames"] < 1394, info
+    state = browser_plays(video)
+    assert state["error"] is None and state["ready"] >= 2, state
 
 
 def test_kill_9_on_a_stream_leaves_a_playable_video(rtsp_server, tmp_path):

@@ -156,7 +156,7 @@ class SourceOutputs:
         if cfg.output.video:
             fps = source.fps / (cfg.source.vid_stride if not source.is_live else 1) if source.fps else 30.0
             self.video = VideoSink(self.dir / f"{safe_stem(source.name)}{suffix}.mp4", fps, self.names,
-                                   cfg.output.trails, codec=cfg.output.video_codec, live=source.is_live)
+                                   cfg.output.trails, codec=cfg.output.video_codec)
             if self.analytics is not None:
                 self.video.overlay = self.analytics.overlay
             self.sinks.append(BackgroundSink(self.video))

@@ -2,12 +2,15 @@
 
 ``codec="h264"`` (the default) writes H.264, yuv420p, with PyAV (its wheels carry libx264):
 
-* files get ``+faststart`` (the index is moved to the front on close, so a browser starts playing
-  before the whole file has arrived);
-* live streams get a fragmented MP4 (``frag_keyframe+empty_moov``, a key frame every
-  ``FRAGMENT_S`` seconds): each fragment is complete on disk once written, so a run killed with
-  ``kill -9`` leaves a video that plays up to its last fragment, and the muxer keeps no index that
-  grows with the run (memory stays flat without ``--segment``).
+* a fragmented MP4 (``empty_moov``, a fragment every ``FRAGMENT_S`` seconds), for files and live
+  streams alike: each fragment is complete on disk once written, so a run killed with ``kill -9``
+  (or a power cut) leaves a video that plays up to its last fragment, and the muxer keeps no index
+  that grows with the run (memory stays flat without ``--segment``). The (empty) index is at the
+  front, so a browser starts playing before the whole file has arrived; Chromium gets its duration
+  and seeks in it as in a ``+faststart`` file. Fragments are cut by time, not at key frames, so the
+  encoder keeps its own key-frame interval and the file is no larger (a key frame every second made
+  it 12-16% larger at 10-12.5 fps). (``+faststart`` writes the index only on close: a killed run's
+  video did not open at all.)
 
 ``codec="mp4v"`` (or no H.264 encoder installed, said once with a warning) uses OpenCV's MPEG-4
 Part 2 writer, which Chromium refuses (media error 4) but the pip wheel of OpenCV can always write.
@@ -45,7 +48,7 @@ log = logging.getLogger("tracker")
 # OpenCV (fourcc, extension) in order of preference, for codec="mp4v"
 CODECS = (("mp4v", ".mp4"), ("MJPG", ".avi"))
 CODEC_NAMES = ("h264", "mp4v")
-FRAGMENT_S = 1.0           # live streams: a key frame, hence a finished fragment, every second
+FRAGMENT_S = 1.0           # a finished fragment on disk every second (what a kill -9 loses at most)
 # ultrafast, one encoder thread: 2.8 ms of CPU per 768x432 frame against veryfast's 6.2 ms (files
 # ~1.7x larger, still smaller than mp4v's); on a 2-core machine every encoder millisecond is taken
 # from inference (docs/benchmarks.md, "H.264 encoding cost")
@@ -71,19 +74,19 @@ def h264_encoder() -> Optional[str]:
 
 
 class _PyAvWriter:
-    """H.264 yuv420p into MP4 with PyAV: ``+faststart`` for files, fragments for live streams."""
+    """H.264 yuv420p into a fragmented MP4 with PyAV (a fragment every ``FRAGMENT_S`` seconds)."""
 
-    def __init__(self, file, fps: float, width: int, height: int, encoder: str, live: bool) -> None:
+    def __init__(self, file, fps: float, width: int, height: int, encoder: str) -> None:
         import av
 
-        movflags = "frag_keyframe+empty_moov+default_base_moof" if live else "+faststart"
+        options = {"movflags": "empty_moov+default_base_moof", "frag_duration": str(int(FRAGMENT_S * 1e6))}
         # ``file``: our own unbuffered file object. Given a path, FFmpeg kept the whole video in
         # memory until close (measured: 170 KB written, 28 bytes on disk), so a killed run lost it
         # all and the disk-full check saw nothing; through a file object only PyAV's 32 KiB buffer
         # is held
         self.file = file
         try:
-            self.container = av.open(self.file, mode="w", format="mp4", options={"movflags": movflags})
+            self.container = av.open(self.file, mode="w", format="mp4", options=options)
         except BaseException:
             self.file.close()
             raise
@@ -95,8 +98,6 @@ class _PyAvWriter:
         if encoder == "libx264":
             stream.options = {"preset": X264_PRESET, "crf": X264_CRF, "tune": X264_TUNE}
             stream.codec_context.thread_count = X264_THREADS
-        if live:
-            stream.codec_context.gop_size = max(1, round(fps * FRAGMENT_S))
         self.stream = stream
         self.pts = 0
 
@@ -145,11 +146,10 @@ class VideoSink:
         names: class id -> name, for the labels.
         trail: draw the last ``trail`` centre points of each track.
         codec: "h264" or "mp4v" (see the module docstring).
-        live: the source is a live stream: write a fragmented MP4.
     """
 
     def __init__(self, path, fps: float, names: Mapping[int, str], trail: int = 0,
-                 codec: str = "h264", live: bool = False) -> None:
+                 codec: str = "h264") -> None:
         if codec not in CODEC_NAMES:
             raise UserError(f"unknown video codec '{codec}': choose one of {', '.join(CODEC_NAMES)}")
         self.path = Path(path)
@@ -157,7 +157,6 @@ class VideoSink:
         self.annotator = Annotator(names, trail)
         self.overlay = None   # optional ``overlay(image, frame)``: lines, zones, counters (tracker/analytics)
         self.codec = codec
-        self.live = bool(live)
         self._writer = None
         self.frames_written = 0
         self.encode_s = 0.0     # time spent drawing + encoding (in the sink's thread)
@@ -179,7 +178,7 @@ class VideoSink:
         if self.codec == "h264":
             if self._encoder is not None:
                 try:
-                    self._writer = _PyAvWriter(self._file, self.fps, width, height, self._encoder, self.live)
+                    self._writer = _PyAvWriter(self._file, self.fps, width, height, self._encoder)
                     return
                 except Exception as err:   # an encoder that will not open: still write a video
                     reason = f"{type(err).__name__}: {err}"
@@ -209,8 +208,8 @@ class VideoSink:
         if self._last_size and not self.path.exists():
             raise OSError(errno.ENOENT, "video file was deleted (was the output folder removed?)", str(self.path))
         free = st.f_bavail * st.f_frsize
-        # the mp4 index grows with the frame count (+faststart moves it to the front in place, which
-        # needs only the index's size again); keep room for it and summary.json
+        # on close the muxer appends a fragment index (mfra) that grows with the frame count; keep
+        # room for it and summary.json
         reserve = MIN_FREE_BYTES + 64 * self.frames_written + 4 * self._frame_bytes
         if free < reserve:
             raise OSError(errno.ENOSPC, f"disk almost full ({free // 1024} KiB left), stopped before it fills "
