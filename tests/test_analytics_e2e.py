@@ -156,6 +156,34 @@ def test_report_plays_in_chromium(live_run, tmp_path):
     assert 'src="data:video/mp4;base64,' in page_path.read_text()
 
 
+def test_report_of_a_killed_run_comes_from_its_logs(live_run, tmp_path):
+    """A run killed before its end has no summary.json: the page says so, and its totals are recounted
+    from its tracks with its config's lines and zones (equal to the live run's)."""
+    from tracker.analytics.report import video_codec
+
+    run_dir = tmp_path / "killed"
+    shutil.copytree(live_run, run_dir)
+    live = json.loads((run_dir / "summary.json").read_text())
+    (run_dir / "summary.json").unlink()
+    video = next(run_dir.glob("*.mp4"))
+    video.write_bytes(video.read_bytes()[: video.stat().st_size * 2 // 3])   # cut off mid-write
+    proc = run_track("report", run_dir, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    text = (run_dir / "report.html").read_text()
+    assert "This run did not finish" in text
+    for name, line in live["analytics"]["lines"].items():
+        assert f"<b>{line['in']} / {line['out']}</b><span>line {name}: in / out</span>" in text
+    for name, zone in live["analytics"]["zones"].items():
+        assert f"<b>{zone['enter']}</b><span>zone {name}: entered</span>" in text
+    assert f'src="{video.name}"' in text and video_codec(video) == "h264"   # fragmented: it still plays
+    assert not (run_dir / "summary.json").exists()   # the run's files are left as they were
+    # a video that cannot be read at all is said, not a traceback
+    video.write_bytes(b"\0" * 1000)
+    proc = run_track("report", run_dir, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "cannot be read" in (run_dir / "report.html").read_text()
+
+
 def test_report_of_an_mp4v_run_links_an_h264_copy(tmp_path):
     """Old runs (and --video-codec mp4v) have a video Chromium refuses: the report writes a copy."""
     from tracker.analytics.report import video_codec

@@ -166,3 +166,27 @@ def analyze(frames: List[TrackFrame], setup, out_dir, meta: dict) -> dict:
     write_json_atomic(out / "summary.json", {"tracks": str(meta.get("tracks", "")), "frames": len(frames),
                                              "source_fps": meta.get("fps"), "analytics": totals})
     return totals
+
+
+def unfinished_summary(run_dir) -> dict:
+    """A summary for a run folder without ``summary.json`` (killed, or still running), from its logs:
+    frames and tracks from its tracks file, and the line/zone totals recounted from those tracks with
+    the lines and zones of its ``config.yaml`` (the same counting as the live run: the totals equal
+    what its ``events.jsonl`` holds). The run's own files are not touched."""
+    import tempfile
+
+    from ..config import load_config
+    from . import AnalyticsSetup
+
+    run_dir = Path(run_dir)
+    frames, meta = load_tracks(run_dir)
+    summary = {"frames": frames[-1][0] if frames else 0, "source_fps": round(float(meta["fps"]), 3),
+               "unique_tracks": len({int(t) for f in frames for t in f[2]}), "status": "unfinished",
+               "analytics": {}}
+    config = run_dir / "config.yaml"
+    if config.is_file():
+        setup = AnalyticsSetup.from_config(load_config(str(config), use_default_file=False).analytics)
+        if setup.lines or setup.zones:
+            with tempfile.TemporaryDirectory() as tmp:
+                summary["analytics"] = analyze(frames, setup, tmp, meta)
+    return summary

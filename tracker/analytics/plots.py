@@ -80,8 +80,9 @@ def _draw_geometry(ax, analytics: dict) -> None:
                     fontsize=9, bbox=dict(boxstyle="round", fc="#00a0ff", ec="none", alpha=0.9))
 
 
-def make_plots(run_dir: Path, out_dir: Optional[Path] = None) -> Dict[str, Path]:
-    """Write the four PNGs into ``out_dir`` (default ``run_dir/plots``); returns name -> path."""
+def make_plots(run_dir: Path, out_dir: Optional[Path] = None, summary: Optional[dict] = None) -> Dict[str, Path]:
+    """Write the four PNGs into ``out_dir`` (default ``run_dir/plots``); returns name -> path.
+    ``summary``: the run's summary (default: its summary.json), for the lines and zones drawn."""
     from .analyze import load_tracks
 
     plt = _pyplot()
@@ -89,7 +90,8 @@ def make_plots(run_dir: Path, out_dir: Optional[Path] = None) -> Dict[str, Path]
     out_dir = Path(out_dir or run_dir / "plots")
     out_dir.mkdir(parents=True, exist_ok=True)
     frames, meta = load_tracks(run_dir)
-    summary = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").is_file() else {}
+    if summary is None:
+        summary = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").is_file() else {}
     analytics = summary.get("analytics", {})
     bg = background(run_dir, meta.get("frame_size"))
     h, w = bg.shape[:2]

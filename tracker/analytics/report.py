@@ -17,7 +17,7 @@ import html
 import json
 import os
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from ..errors import UserError
 
@@ -78,17 +78,28 @@ def find_video(run_dir: Path, summary: dict) -> Optional[Path]:
     return None
 
 
-def playable_video(run_dir: Path, summary: dict) -> Optional[Path]:
-    """The run's video if it is H.264, else an H.264 copy beside it (made once, reused)."""
+def playable_video(run_dir: Path, summary: dict) -> Tuple[Optional[Path], str]:
+    """The run's video if it is H.264, else an H.264 copy beside it (made once, reused); or None and
+    why not (no video, or one that cannot be read: e.g. OpenCV's mp4v of a killed run has no index)."""
+    import av
+
     video = find_video(run_dir, summary)
     if video is None:
-        return None
-    if video_codec(video) == "h264":
-        return video
+        return None, "This run has no video (it was made with <code>--no-video</code>)."
+    codec = video_codec(video)
+    if codec == "h264":
+        return video, ""
+    unreadable = f"The run's video <code>{html.escape(video.name)}</code> cannot be read (it was not finalised)."
+    if codec is None:
+        return None, unreadable
     copy = run_dir / REPORT_VIDEO
     if copy.is_file() and copy.stat().st_mtime >= video.stat().st_mtime and video_codec(copy) == "h264":
-        return copy
-    return to_h264(video, copy)
+        return copy, ""
+    try:
+        return to_h264(video, copy), ""
+    except av.error.FFmpegError:
+        copy.with_name(copy.stem + ".part.mp4").unlink(missing_ok=True)
+        return None, unreadable
 
 
 def _data_uri(path: Path, mime: str) -> str:
@@ -147,29 +158,33 @@ video{width:100%;max-height:640px;background:#000;border-radius:6px}
 figcaption{font-size:12px;color:#5b6475}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:5px 8px;border-bottom:1px solid #e3e6eb;text-align:left}
 th{background:#f4f5f7}table.num td:not(:first-child){font-variant-numeric:tabular-nums}
-.scroll{max-height:360px;overflow:auto}code{background:#eef0f3;padding:1px 4px;border-radius:3px}
+.scroll{max-height:360px;overflow:auto}.warn{background:#fff4d6;border-left:4px solid #e0a100;padding:8px 12px}code{background:#eef0f3;padding:1px 4px;border-radius:3px}
 @media(max-width:800px){.plots{grid-template-columns:1fr}}
 """
 
 
 def write_report(run_dir: Path, embed_video: bool = False) -> Path:
     """Write ``run_dir/report.html`` (plots into ``run_dir/plots``); returns its path."""
+    from .analyze import unfinished_summary
     from .plots import make_plots, read_events
 
     run_dir = Path(run_dir)
-    if not (run_dir / "summary.json").is_file():
-        raise UserError(f"{run_dir} is not a run folder (no summary.json)")
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-    except ValueError:
-        raise UserError(f"{run_dir / 'summary.json'} is not valid JSON") from None
+    if (run_dir / "summary.json").is_file():
+        try:
+            summary = json.loads((run_dir / "summary.json").read_text())
+        except ValueError:
+            raise UserError(f"{run_dir / 'summary.json'} is not valid JSON") from None
+    elif any((run_dir / name).is_file() for name in ("tracks.csv", "tracks.txt")):
+        summary = unfinished_summary(run_dir)   # killed (or still running): what its logs hold
+    else:
+        raise UserError(f"{run_dir} is not a run folder (no summary.json, tracks.csv or tracks.txt)")
     if "sources" in summary and "frames" not in summary:
         names = ", ".join(sorted(summary["sources"]))
         raise UserError(f"{run_dir} holds several sources ({names}): run 'track report' on one of its sub-folders")
     analytics = summary.get("analytics", {})
     e = html.escape
 
-    plots = make_plots(run_dir)
+    plots = make_plots(run_dir, summary=summary)
     captions = {"trajectories": "Trajectories over a frame of the video (lines and zones with their totals)",
                 "heatmap": "Occupancy heatmap: where tracks were, summed over frames",
                 "timeline": "Track timeline: one bar per id, first to last sight",
@@ -177,9 +192,9 @@ def write_report(run_dir: Path, embed_video: bool = False) -> Path:
     figures = "".join(f'<figure><img alt="{e(name)}" src="{_data_uri(path, "image/png")}">'
                       f"<figcaption>{e(captions[name])}</figcaption></figure>" for name, path in plots.items())
 
-    video = playable_video(run_dir, summary)
+    video, why_not = playable_video(run_dir, summary)
     if video is None:
-        video_html = "<p>This run has no video (it was made with <code>--no-video</code>).</p>"
+        video_html = f"<p>{why_not}</p>"
     else:
         src = _data_uri(video, "video/mp4") if embed_video else \
             "/".join(Path(os.path.relpath(video.resolve(), run_dir.resolve())).parts)
@@ -213,12 +228,16 @@ def write_report(run_dir: Path, embed_video: bool = False) -> Path:
     if len(events) > EVENTS_SHOWN:
         events_html += f"<p>First {EVENTS_SHOWN} of {len(events)} events; all are in <code>events.jsonl</code>.</p>"
 
+    unfinished_html = ('<p class="warn">This run did not finish: it has no <code>summary.json</code> (it was '
+                       "killed, or is still running). What follows comes from its logs up to the last frame "
+                       "written; the totals are recounted from its tracks with its lines and zones.</p>"
+                       if summary.get("status") == "unfinished" else "")
     source = summary.get("source", str(run_dir))
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <link rel="icon" href="data:,"><title>Tracking report: {e(Path(str(source)).name)}</title><style>{CSS}</style></head>
 <body><header><h1>Tracking report</h1><p>{e(str(source))} &middot; {e(str(run_dir))}</p></header><main>
-<section><h2>Summary</h2><div class="facts">{facts_html}</div></section>
+<section><h2>Summary</h2>{unfinished_html}<div class="facts">{facts_html}</div></section>
 <section><h2>Video</h2>{video_html}</section>
 <section><h2>Counts</h2>{_totals(analytics)}<h2 style="margin-top:18px">Per time bin</h2>
 <div class="scroll">{_counts_per_bin(run_dir)}</div></section>
