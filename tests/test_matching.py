@@ -31,12 +31,24 @@ def test_empty_inputs():
     assert m.shape == (0, 2) and ur.tolist() == [] and uc.tolist() == [0, 1, 2]
 
 
+@pytest.mark.parametrize("use_lap", [True, False])
+def test_one_good_pair_beats_two_poor_ones(use_lap):
+    """A confident match is not traded for two matches near the limit (lapjv's cost_limit problem:
+    each row and column left unmatched costs max_cost / 2)."""
+    if use_lap and matching._lap is None:
+        pytest.skip("lap not installed")
+    cost = np.array([[0.05, 0.55], [0.55, np.inf]])
+    m, ur, uc = linear_assignment(cost, max_cost=0.6, use_lap=use_lap)
+    assert m.tolist() == [[0, 0]] and ur.tolist() == [1] and uc.tolist() == [1]
+
+
 def test_lap_and_scipy_agree_on_random_matrices():
     if matching._lap is None:
         pytest.skip("lap not installed")
     rng = np.random.default_rng(1)
-    for _ in range(30):
+    for _ in range(300):
         cost = rng.uniform(0, 1, (rng.integers(1, 8), rng.integers(1, 8)))
+        cost[rng.uniform(size=cost.shape) < 0.3] = np.inf   # gated pairs, as trackers make them
         a, _, _ = linear_assignment(cost, 0.6, use_lap=True)
         b, _, _ = linear_assignment(cost, 0.6, use_lap=False)
         # same total cost and same number of pairs (the optimum may not be unique)

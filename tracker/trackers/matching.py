@@ -10,7 +10,7 @@ import numpy as np
 
 from ..boxes import iou_matrix, iou_pairs
 
-try:  # lap is an optional speed-up; SciPy gives the same optimum
+try:  # lap is an optional speed-up; the SciPy fallback solves the same problem
     import lap as _lap
 except ImportError:  # pragma: no cover - exercised in tests by forcing the fallback
     _lap = None
@@ -81,11 +81,17 @@ def _solve(cost: np.ndarray, max_cost: float, use_lap: bool) -> np.ndarray:
         rows = np.flatnonzero(row_to_col >= 0)
         matches = np.stack([rows, row_to_col[rows]], axis=1).astype(np.int64)
     else:
-        # Hungarian over the full matrix, then drop pairs above the threshold. Every infeasible pair
-        # gets the same price, above any feasible one, so trading one for a feasible pair always pays:
-        # no row and column that could be matched are left both unmatched.
-        clipped = np.where(cost <= max_cost, cost, max_cost + 1.0)
-        rows, cols = linear_sum_assignment(clipped)
+        # the problem lapjv solves with cost_limit: every row and column may instead go unmatched at
+        # max_cost / 2 (a square matrix, dummy columns for the rows and dummy rows for the columns),
+        # so a pair is worth making only below max_cost. Hungarian over the bare matrix would rather
+        # make two poor pairs than one good one and leave the other row and column free.
+        n_rows, n_cols = cost.shape
+        extended = np.full((n_rows + n_cols,) * 2, max_cost / 2.0)
+        extended[n_rows:, n_cols:] = 0.0
+        extended[:n_rows, :n_cols] = cost
+        rows, cols = linear_sum_assignment(extended)
+        keep = (rows < n_rows) & (cols < n_cols)
+        rows, cols = rows[keep], cols[keep]
         keep = cost[rows, cols] <= max_cost
         matches = np.stack([rows[keep], cols[keep]], axis=1).astype(np.int64)
     return matches
