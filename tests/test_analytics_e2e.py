@@ -177,6 +177,8 @@ def test_report_of_a_killed_run_comes_from_its_logs(live_run, tmp_path):
         assert f"<b>{zone['enter']}</b><span>zone {name}: entered</span>" in text
     assert f'src="{video.name}"' in text and video_codec(video) == "h264"   # fragmented: it still plays
     assert not (run_dir / "summary.json").exists()   # the run's files are left as they were
+    # a killed run of several sources: its folder has one sub-folder per source
+    assert_one_line_error(run_track("report", tmp_path), "sub-folders", "killed")
     # a video that cannot be read at all is said, not a traceback
     video.write_bytes(b"\0" * 1000)
     proc = run_track("report", run_dir, timeout=300)

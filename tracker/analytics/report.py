@@ -177,6 +177,10 @@ def write_report(run_dir: Path, embed_video: bool = False) -> Path:
     elif any((run_dir / name).is_file() for name in ("tracks.csv", "tracks.txt")):
         summary = unfinished_summary(run_dir)   # killed (or still running): what its logs hold
     else:
+        subs = sorted(d.name for d in run_dir.glob("*/") if any((d / n).is_file() for n in ("summary.json", "tracks.csv")))
+        if subs:   # a run of several sources that did not finish: each has its own folder
+            raise UserError(f"{run_dir} holds several sources ({', '.join(subs)}): run 'track report' on one of "
+                            "its sub-folders")
         raise UserError(f"{run_dir} is not a run folder (no summary.json, tracks.csv or tracks.txt)")
     if "sources" in summary and "frames" not in summary:
         names = ", ".join(sorted(summary["sources"]))
