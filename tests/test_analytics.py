@@ -257,6 +257,29 @@ def test_analyze_keeps_the_runs_frames_without_tracks(tmp_path):
     assert [f[0] for f in load_tracks(tmp_path)[0]] == [3, 4, 5]
 
 
+def test_analyze_reads_files_in_any_row_order(tmp_path):
+    from tracker.analytics.analyze import load_tracks
+
+    rows = [f"{f},{tid},{10 * f + tid},20,10,30,0.9,-1,-1,-1" for f in (1, 2, 4) for tid in (7, 3)]
+    (tmp_path / "by_frame.txt").write_text("\n".join(rows) + "\n")
+    by_id = sorted(rows, key=lambda r: (int(r.split(",")[1]), -int(r.split(",")[0])))   # as some tools write
+    (tmp_path / "by_id.txt").write_text("\n".join(by_id) + "\n")
+    a, _ = load_tracks(tmp_path / "by_frame.txt", fps=10)
+    b, _ = load_tracks(tmp_path / "by_id.txt", fps=10)
+    assert [f[0] for f in a] == [1, 2, 3, 4] and [len(f[2]) for f in a] == [2, 2, 0, 2]
+    for fa, fb in zip(a, b):
+        order = np.argsort(fb[2])
+        assert sorted(fa[2].tolist()) == fb[2][order].tolist()
+        assert np.allclose(fa[3][np.argsort(fa[2])], fb[3][order])
+    assert a[-1][0] == 4 and a[1][1] == pytest.approx(0.1)
+    # a tracks.csv with a blank line and extra columns
+    header = "frame,time_s,track_id,class_id,class_name,x1,y1,x2,y2,score,detected,extra\n"
+    (tmp_path / "t.csv").write_text(header + "1,0.000,5,0,car,1,2,3,4,0.9,1,x\n\n2,0.100,5,0,car,2,2,4,4,0.9,1,y\n")
+    frames, meta = load_tracks(tmp_path / "t.csv")
+    assert [(f[0], f[1], f[2].tolist(), f[4]) for f in frames] == [(1, 0.0, [5], ["car"]), (2, 0.1, [5], ["car"])]
+    assert meta["fps"] == pytest.approx(10.0)
+
+
 def test_overlay_draws_lines_zones_and_counters(tmp_path):
     setup = AnalyticsSetup.from_config({"lines": ["door=0,0.5,1,0.5"], "zones": ["z=0.1,0.1,0.4,0.1,0.4,0.4"]})
     sink: AnalyticsSink = setup.sink(tmp_path, {0: "person"})

@@ -97,18 +97,20 @@ def make_plots(run_dir: Path, out_dir: Optional[Path] = None, summary: Optional[
     h, w = bg.shape[:2]
     anchor = (analytics.get("rules") or {}).get("anchor", "bottom_center")
 
-    paths: Dict[int, List[Tuple[float, float, float]]] = {}   # id -> (time, x, y)
-    for _f, t, ids, xyxy, _names in frames:
-        for tid, (x, y) in zip(ids.tolist(), anchor_points(xyxy, anchor)):
-            paths.setdefault(tid, []).append((t, x, y))
+    # id -> (N, 3) time, x, y of its anchor, in time order (arrays: a long run has millions of rows)
+    times, ids, xyxy = frames.rows()
+    points = anchor_points(xyxy, anchor)
+    by_id = np.argsort(ids, kind="stable")
+    cut = np.flatnonzero(np.diff(ids[by_id])) + 1
+    paths: Dict[int, np.ndarray] = {int(ids[g[0]]): np.column_stack([times[g], points[g]])
+                                    for g in np.split(by_id, cut) if len(g)}
     out: Dict[str, Path] = {}
     figsize = (10, 10 * h / w + 0.6)
 
     # trajectories over a frame
     fig, ax = plt.subplots(figsize=figsize, dpi=100)
     ax.imshow(bg)
-    for tid, pts in paths.items():
-        arr = np.array(pts)
+    for tid, arr in paths.items():
         ax.plot(arr[:, 1], arr[:, 2], color=id_color(tid), lw=1.2, alpha=0.9)
     _draw_geometry(ax, analytics)
     ax.set_xlim(0, w)
@@ -120,7 +122,7 @@ def make_plots(run_dir: Path, out_dir: Optional[Path] = None, summary: Optional[
     # occupancy heatmap: where anchors were, summed over frames
     fig, ax = plt.subplots(figsize=figsize, dpi=100)
     ax.imshow(bg, alpha=0.55)
-    points = np.array([(x, y) for pts in paths.values() for _, x, y in pts]).reshape(-1, 2)
+    points = points.reshape(-1, 2)
     bins = (max(w // 16, 1), max(h // 16, 1))
     hist, xe, ye = np.histogram2d(points[:, 0], points[:, 1], bins=bins, range=[[0, w], [0, h]])
     hist = cv2.GaussianBlur(hist.T.astype(np.float32), (0, 0), 1.5)
@@ -135,7 +137,7 @@ def make_plots(run_dir: Path, out_dir: Optional[Path] = None, summary: Optional[
     out["heatmap"] = _save(fig, out_dir / "heatmap.png", plt)
 
     # timeline: one bar per id from first to last sight
-    spans = sorted(((pts[0][0], pts[-1][0], tid) for tid, pts in paths.items()), key=lambda s: s[0])
+    spans = sorted(((float(pts[0, 0]), float(pts[-1, 0]), tid) for tid, pts in paths.items()), key=lambda s: s[0])
     shown = spans
     if len(spans) > MAX_TIMELINE_IDS:
         shown = sorted(sorted(spans, key=lambda s: s[1] - s[0], reverse=True)[:MAX_TIMELINE_IDS])
@@ -168,7 +170,7 @@ def make_plots(run_dir: Path, out_dir: Optional[Path] = None, summary: Optional[
         ax.legend(loc="upper left", fontsize=9)
         ax.set_title("Counts over time")
     else:
-        ax.plot([f[1] for f in frames], [len(f[2]) for f in frames], lw=1.2)
+        ax.plot(frames.times, frames.counts(), lw=1.2)
         ax.set_ylabel("tracks in frame")
         ax.set_title("Objects over time (no lines or zones in this run)")
     ax.set_xlabel("time (s)")
