@@ -127,6 +127,23 @@ def test_mp4v_on_request_and_as_fallback_without_h264(tmp_path, monkeypatch, cap
     assert [r for r in caplog.records if "no H.264 encoder" in r.getMessage()]
 
 
+def kill_9_when(args: list, ready, timeout: float, poll: float, then_s: float = 0.0, env=None) -> None:
+    """Start ``track ARGS``, wait until ``ready()`` (the run must still be going), ``then_s`` more
+    seconds, and SIGKILL it."""
+    proc = subprocess.Popen([TRACK, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not ready():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(poll)
+        time.sleep(then_s)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 @needs_shared
 def test_kill_9_on_a_video_file_leaves_a_playable_video(tmp_path):
     """A file run killed mid-way: its video plays up to the last fragment (with +faststart the index
@@ -135,19 +152,9 @@ def test_kill_9_on_a_video_file_leaves_a_playable_video(tmp_path):
     dets.write_text("".join(f"{i},-1,{300 + 80 * math.sin(i / 15):.1f},200,60,150,0.9,-1,-1,-1\n"
                             for i in range(1, 1395)))
     out = tmp_path / "out"
-    proc = subprocess.Popen([TRACK, str(VIDEOS / "people_walking.mp4"), "--detections", str(dets), "--out",
-                             str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        video = out / "people_walking.mp4"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (video.is_file() and video.stat().st_size > 200_000):
-            assert proc.poll() is None, proc.stderr.read().decode()
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    video = out / "people_walking.mp4"
+    kill_9_when([VIDEOS / "people_walking.mp4", "--detections", dets, "--out", out, "--quiet"],
+                lambda: video.is_file() and video.stat().st_size > 200_000, timeout=120, poll=0.05)
     assert not (out / "summary.json").exists()   # it was killed before the end: nothing was finalised
     info = probe(video, cut_tail=True)
     assert info["codec"] == "h264" and 10 <= info["frames"] < 1394, info
@@ -161,24 +168,10 @@ def test_kill_9_on_a_stream_leaves_a_playable_video(rtsp_server, tmp_path):
     dets.write_text("".join(f"{i},-1,{100 + 20 * math.sin(i / 15):.1f},60,40,80,0.9,-1,-1,-1\n"
                             for i in range(1, 20001)))
     out = tmp_path / "out"
-    env = dict(os.environ, OMP_NUM_THREADS="2")
-    proc = subprocess.Popen([TRACK, rtsp_server.url, "--detections", str(dets), "--out", str(out),
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    try:
-        deadline = time.monotonic() + 90
-        videos = []
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stderr.read().decode()
-            videos = list(out.rglob("*.mp4"))
-            if videos and videos[0].stat().st_size > 2_000:   # the first fragments are on disk
-                break
-            time.sleep(0.5)
-        time.sleep(2.5)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    first_fragments = lambda: any(v.stat().st_size > 2_000 for v in out.rglob("*.mp4"))  # noqa: E731
+    kill_9_when([rtsp_server.url, "--detections", dets, "--out", out, "--quiet"], first_fragments,
+                timeout=90, poll=0.5, then_s=2.5, env=dict(os.environ, OMP_NUM_THREADS="2"))
+    videos = list(out.rglob("*.mp4"))
     assert videos, sorted(p.name for p in out.rglob("*"))
     info = probe(videos[0], cut_tail=True)
     assert info["codec"] == "h264" and info["frames"] >= 10, info
