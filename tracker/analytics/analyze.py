@@ -59,24 +59,24 @@ def frame_size_of(run_dir: Path) -> Optional[Tuple[int, int]]:
 class _Rows:
     """A tracks file's rows in compact arrays: a day of a busy camera is millions of rows (measured on
     a 1M-row tracks.csv, ``track analyze`` peaked at 530 bytes a row with a Python tuple per row, at
-    150 with these)."""
+    150 with these). ``time_frame`` / ``time_s``: the frames whose time the file gives."""
 
-    def __init__(self) -> None:
-        self.frame, self.ids = array("q"), array("q")
-        self.boxes = array("d")             # x1, y1, x2, y2 per row
-        self.cls = array("q")               # index into names
-        self.names: List[str] = []
-        self.time_frame, self.time_s = array("q"), array("d")   # frames whose time the file gives
+    def __init__(self, frame, ids, xyxy, cls, names: List[str], time_frame=(), time_s=()) -> None:
+        self.frame, self.ids = _int64(frame), _int64(ids)
+        self.xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+        self.cls, self.names = _int64(cls), names
+        self.time_frame, self.time_s = _int64(time_frame), np.asarray(time_s, np.float64).reshape(-1)
 
-    def class_index(self, name: str, index: Dict[str, int]) -> int:
-        if name not in index:
-            index[name] = len(self.names)
-            self.names.append(name)
-        return index[name]
+
+def _int64(values) -> np.ndarray:
+    return np.asarray(values, np.int64).reshape(-1)
 
 
 def _read_csv(path: Path) -> _Rows:
-    out, index = _Rows(), {}
+    # array.array while reading: 8 bytes a value, where a list holds a Python object per value
+    frame, ids, boxes, cls = array("q"), array("q"), array("d"), array("q")
+    time_frame, time_s = array("q"), array("d")
+    names: Dict[str, int] = {}
     with open(path, newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, [])
@@ -105,44 +105,33 @@ def _read_csv(path: Path) -> _Rows:
             if not all(math.isfinite(v) for v in box):
                 raise UserError(f"{path}:{n}: box is not finite")
             name = next((row[c] for c in (c_name, c_cls) if c is not None and c < len(row) and row[c]), "object")
-            out.frame.append(f)
-            out.ids.append(tid)
-            out.boxes.extend(box)
-            out.cls.append(out.class_index(name, index))
+            frame.append(f)
+            ids.append(tid)
+            boxes.extend(box)
+            cls.append(names.setdefault(name, len(names)))
             if t != "":
-                out.time_frame.append(f)
-                out.time_s.append(t)
-    return out
+                time_frame.append(f)
+                time_s.append(t)
+    return _Rows(frame, ids, boxes, cls, list(names), time_frame, time_s)
 
 
 def _read_mot(path: Path) -> _Rows:
     from ..formats.mot import read_mot_results
 
     arr = read_mot_results(path)
-    out = _Rows()
-    out.frame.extend(arr[:, 0].astype(np.int64).tolist())
-    out.ids.extend(arr[:, 1].astype(np.int64).tolist())
     x, y, w, h = (arr[:, k] for k in range(2, 6))
-    out.boxes.extend(np.stack([x, y, x + w, y + h], axis=1).reshape(-1).tolist())
-    out.cls.extend([0] * len(arr))
-    out.names = ["object"]
-    return out
+    return _Rows(arr[:, 0], arr[:, 1], np.stack([x, y, x + w, y + h], axis=1), np.zeros(len(arr)), ["object"])
 
 
 class TrackFrames:
     """The frames of a tracks file, in order, gaps filled: ``(frame, time_s, ids, xyxy, class names)``
     for each, made as they are read (``len``, iteration, ``[i]``)."""
 
-    def __init__(self, numbers: np.ndarray, times: np.ndarray, rows: Optional[_Rows] = None) -> None:
+    def __init__(self, numbers: np.ndarray, times: np.ndarray, rows: _Rows) -> None:
         self.numbers, self.times = numbers, times
-        rows = rows or _Rows()
-        frame = np.frombuffer(rows.frame, np.int64) if len(rows.frame) else np.zeros(0, np.int64)
-        order = np.argsort(frame, kind="stable")   # a frame's rows keep the file's order
-        self._frame = frame[order]
-        self._ids = (np.frombuffer(rows.ids, np.int64) if len(rows.ids) else np.zeros(0, np.int64))[order]
-        boxes = np.frombuffer(rows.boxes, np.float64) if len(rows.boxes) else np.zeros(0)
-        self._xyxy = boxes.reshape(-1, 4)[order]
-        self._cls = (np.frombuffer(rows.cls, np.int64) if len(rows.cls) else np.zeros(0, np.int64))[order]
+        order = np.argsort(rows.frame, kind="stable")   # a frame's rows keep the file's order
+        self._frame, self._ids, self._xyxy, self._cls = (rows.frame[order], rows.ids[order], rows.xyxy[order],
+                                                         rows.cls[order])
         self._names = rows.names
         self._start = np.searchsorted(self._frame, numbers, "left")
         self._end = np.searchsorted(self._frame, numbers, "right")
@@ -191,16 +180,13 @@ def load_tracks(path, fps: Optional[float] = None) -> Tuple[TrackFrames, dict]:
     fps = fps or summary.get("source_fps") or None
     rows = _read_csv(file) if file.suffix == ".csv" else _read_mot(file)
     if not len(rows.frame):
-        empty = np.zeros(0, np.int64)
-        return TrackFrames(empty, empty.astype(np.float64)), dict(fps=fps or 30.0, frame_size=frame_size_of(run_dir),
-                                                                  run_dir=run_dir)
-    numbers = np.unique(np.frombuffer(rows.frame, np.int64))
+        return TrackFrames(rows.frame, rows.time_s, rows), dict(fps=fps or 30.0, frame_size=frame_size_of(run_dir),
+                                                                run_dir=run_dir)
+    numbers = np.unique(rows.frame)
     step = reduce(math.gcd, np.diff(numbers).tolist(), 0) or 1
     # the time of each frame that has one (the last row's, when rows disagree)
-    time_frame = np.frombuffer(rows.time_frame, np.int64) if len(rows.time_frame) else np.zeros(0, np.int64)
-    time_s = np.frombuffer(rows.time_s, np.float64) if len(rows.time_s) else np.zeros(0)
-    known, last_of = np.unique(time_frame[::-1], return_index=True)
-    known_t = time_s[::-1][last_of]
+    known, last_of = np.unique(rows.time_frame[::-1], return_index=True)
+    known_t = rows.time_s[::-1][last_of]
     if not fps:
         has = np.isin(numbers, known)
         pair = has[:-1] & has[1:]
@@ -221,8 +207,7 @@ def load_tracks(path, fps: Optional[float] = None) -> Tuple[TrackFrames, dict]:
         a_i, b_i = np.maximum(i - 1, 0), np.minimum(i, len(known) - 1)
         a, b = known[a_i], known[b_i]
         ta, tb = known_t[a_i], known_t[b_i]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            slope = np.where(b != a, (tb - ta) / np.where(b != a, b - a, 1), 1.0 / fps)
+        slope = np.where(b != a, (tb - ta) / np.where(b != a, b - a, 1), 1.0 / fps)
         times = np.where(exact, known_t[np.minimum(i, len(known) - 1)], ta + (frames - a) * slope)
     else:
         times = (frames - 1) / fps

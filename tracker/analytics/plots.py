@@ -122,7 +122,6 @@ def make_plots(run_dir: Path, out_dir: Optional[Path] = None, summary: Optional[
     # occupancy heatmap: where anchors were, summed over frames
     fig, ax = plt.subplots(figsize=figsize, dpi=100)
     ax.imshow(bg, alpha=0.55)
-    points = points.reshape(-1, 2)
     bins = (max(w // 16, 1), max(h // 16, 1))
     hist, xe, ye = np.histogram2d(points[:, 0], points[:, 1], bins=bins, range=[[0, w], [0, h]])
     hist = cv2.GaussianBlur(hist.T.astype(np.float32), (0, 0), 1.5)
