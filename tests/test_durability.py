@@ -223,7 +223,10 @@ def test_output_folder_removed_mid_run_stops_with_a_clear_message(tmp_path, peop
 # -- load ------------------------------------------------------------------------------------------------------
 def test_short_soak_memory_and_time_stay_flat():
     """3,000 frames of the soak benchmark (tools/bench_pipeline.py --soak): tracks are born and die all
-    the time; the track table, resident memory and per-frame time must not grow with the frame count."""
+    the time; the track table and resident memory must not grow with the frame count. Per-frame time is
+    the benchmark's to measure (docs/benchmarks.md, "Soak"): thread CPU time on a shared 2-core machine
+    moved by 40 % between identical runs with another job on the cores (and once failed this test), so
+    it is no assertion for a test that must not flake."""
     import importlib.util
 
     from helpers import REPO
@@ -235,7 +238,6 @@ def test_short_soak_memory_and_time_stay_flat():
     assert r["objects_entered"] > 100, "objects must come and go for the soak to mean anything"
     assert r["max_live_tracks"] < 3 * 30, f"the track table grew to {r['max_live_tracks']} rows"
     assert r["rss_last_mib"] - r["rss_first_mib"] < 5, r
-    assert r["cpu_growth_pct"] < 50, r        # loose for a short run; the 100,000-frame run gives the number
 
 
 def test_output_folder_made_read_only_mid_run(tmp_path, crossing_reference):
