@@ -221,7 +221,7 @@ def test_output_folder_removed_mid_run_stops_with_a_clear_message(tmp_path, peop
 
 
 # -- load ------------------------------------------------------------------------------------------------------
-def test_short_soak_memory_and_time_stay_flat():
+def test_short_soak_memory_and_track_table_stay_flat():
     """3,000 frames of the soak benchmark (tools/bench_pipeline.py --soak): tracks are born and die all
     the time; the track table and resident memory must not grow with the frame count. Per-frame time is
     the benchmark's to measure (docs/benchmarks.md, "Soak"): thread CPU time on a shared 2-core machine
