@@ -33,6 +33,25 @@ def test_in_view_truth_drops_crossings_made_fully_occluded():
     assert bench.truth_counts(d, line, "true crossings visible") == {("l", "in"): 2}
 
 
+def test_the_other_readings_of_the_truth():
+    # id 1 walks down over y = 50 and back up over it (out, then in); id 2 crosses down once, half hidden
+    ys1 = [30, 40, 60, 70, 70, 60, 40, 30]
+    frames = [(f, np.array([1, 2]), np.array([[0, y - 20, 10, y], [40, y2 - 20, 50, y2]], float))
+              for f, (y, y2) in enumerate(zip(ys1, [30, 40, 60, 70, 80, 90, 100, 110]), 1)]
+    visibility = {(f, 1): 1.0 for f in range(1, 9)}
+    visibility.update({(f, 2): 0.3 for f in range(1, 9)})
+    d = dict(truth=frames, visibility=visibility, info=SimpleNamespace(fps=1.0))
+    line = [parse_line("l=0,50,100,50")]
+    assert bench.truth_counts(d, line) == {("l", "in"): 2, ("l", "out"): 1}
+    assert bench.truth_counts(d, line, "steps of people >= 25 % visible") == {("l", "in"): 2, ("l", "out"): 1}
+    assert bench.truth_counts(d, line, "true crossings visible") == {("l", "in"): 1, ("l", "out"): 1}
+    # once per line: id 1 only on its way down
+    assert bench.truth_counts(d, line, "each id once per line (first-crossing on the ground truth)") == {("l", "in"): 2}
+    assert bench.truth_counts(d, line, "each id once per line, >= 50 % visible") == {("l", "in"): 1}
+    # our rules: id 1 turned back 3 s after crossing (1 fps), beyond the U-turn window: both directions
+    assert bench.truth_counts(d, line, "our rules on the ground truth") == {("l", "in"): 2, ("l", "out"): 1}
+
+
 def test_walkway_lines_lie_across_where_people_walk():
     # a 600 x 600 view at 10 fps: five people walk down a corridor at x = 150 one after another,
     # three stand still at x = 450; every one fully visible
@@ -105,6 +124,11 @@ def test_several_roots_give_one_row_per_family_and_a_cache_each(tmp_path, capsys
     # perfect boxes, one id each: our rules count exactly the true crossings on our tracks
     assert fixed_tune["clean"][5] == "9 / 0.0" and fixed_tune["busy"][5] == "12 / 0.0"
     assert "| split | sequence |" not in out   # no per-sequence tables unless --per-sequence
+    # --truths: perfect boxes, one id each: every column is exact under every reading of the truth
+    assert bench.main([str(tmp_path / "clean"), str(tmp_path / "busy"), "--cache", str(cache), "--truths"]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| clean |")]
+    assert len(rows) == 2 * len(bench.TRUTH_DEFINITIONS)
+    assert all(cell.strip(" |") == "0.0" for row in rows for cell in row[4:]), rows
 
 
 def test_a_count_of_a_person_whose_annotated_feet_pass_below_the_segment_is_told_apart():

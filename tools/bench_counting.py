@@ -3,6 +3,7 @@
 
     python tools/bench_counting.py ../shared/data/MOT17-dev                  # tables for docs/benchmarks.md
     python tools/bench_counting.py ../shared/data/MOT17-dev --search         # + grid search on the tune split
+    python tools/bench_counting.py ../shared/data/MOT17-dev --truths         # every reading of the truth
     python tools/bench_counting.py ../shared/data/MOT17-dev /work/variants/strong ... --cache /tmp/c.pkl
         # several roots (the robustness variant families): one summary table, family by family
 
@@ -22,6 +23,8 @@ truth (IoU >= 0.5) with the true ids: a perfect tracker on the same boxes, i.e. 
 alone can do.
 
 Truths: the full truth, crossings "in view" and crossings "visible" (``truth_counts``), each table three times.
+``--truths``: one table over seven readings of "crossings computed from ground-truth trajectories"
+(``TRUTH_DEFINITIONS``), with every rule over oracle ids: the error a perfect tracker would have.
 
 Error = sum over (sequence, line, direction) of |counted - true|, divided by the true crossings.
 Lines: the fixed sets (fractions of the frame, the same on every sequence) and the walkway lines
@@ -310,13 +313,13 @@ def lines_for(specs: Sequence[str], info) -> List[Line]:
 def truth_counts(d: dict, lines, truth: str = TRUTHS[0]) -> Counts:
     """True crossings: each ground-truth id once per line and direction; "in view": only steps with
     the person at least IN_VIEW_VISIBILITY visible at some frame before and some frame after;
-    "visible": only steps with the person at least VISIBLE_VISIBILITY visible at both of its frames."""
-    if truth == TRUTHS[0]:
-        return count_once_per_direction(d["truth"], lines, d["info"].fps)
-    if truth == TRUTHS[2]:
-        vis = d["visibility"]
-        return _count_steps(d, lines, lambda f0, f1, tid: min(vis.get((f0, tid), 0.0), vis.get((f1, tid), 0.0))
-                            >= VISIBLE_VISIBILITY)
+    "visible": only steps with the person at least VISIBLE_VISIBILITY visible at both of its frames.
+    The other names of TRUTH_DEFINITIONS (``--truths``) are other readings of "crossings computed from
+    ground-truth trajectories"."""
+    return TRUTH_DEFINITIONS[truth](d, lines)
+
+
+def _in_view(d: dict, lines) -> Counts:
     seen: Dict[int, List[int]] = {}   # id -> frames it is visible enough on
     for (f, tid), v in d["visibility"].items():
         if v >= IN_VIEW_VISIBILITY:
@@ -325,15 +328,37 @@ def truth_counts(d: dict, lines, truth: str = TRUTHS[0]) -> Counts:
                         and max(seen[tid]) >= f1)
 
 
-def _count_steps(d: dict, lines, keep) -> Counts:
-    """Ground-truth crossings, each id once per line and direction, of the steps ``keep(f0, f1, id)``."""
+def _visible(threshold: float, once_per_line: bool = False):
+    def counts(d: dict, lines) -> Counts:
+        vis = d["visibility"]
+        return _count_steps(d, lines, lambda f0, f1, tid: min(vis.get((f0, tid), 0.0), vis.get((f1, tid), 0.0))
+                            >= threshold, once_per_line)
+    return counts
+
+
+def _count_steps(d: dict, lines, keep, once_per_line: bool = False) -> Counts:
+    """Ground-truth crossings, each id once per line and direction (``once_per_line``: once per line,
+    in the direction of its first kept step), of the steps ``keep(f0, f1, id)``."""
     counts: Counts = {}
     done = set()
     for f0, f1, name, tid, direction in step_crossings(d["truth"], lines, d["info"].fps, with_frames=True):
-        if (name, tid, direction) not in done and keep(f0, f1, tid):
-            done.add((name, tid, direction))
+        key = (name, tid) if once_per_line else (name, tid, direction)
+        if key not in done and keep(f0, f1, tid):
+            done.add(key)
             counts[name, direction] = counts.get((name, direction), 0) + 1
     return counts
+
+
+TRUTH_DEFINITIONS = {
+    TRUTHS[0]: lambda d, lines: count_once_per_direction(d["truth"], lines, d["info"].fps),
+    TRUTHS[1]: _in_view,
+    TRUTHS[2]: _visible(VISIBLE_VISIBILITY),
+    "steps of people >= 25 % visible": _visible(IN_VIEW_VISIBILITY),
+    "each id once per line (first-crossing on the ground truth)":
+        lambda d, lines: count_first_crossing(d["truth"], lines, d["info"].fps),
+    "each id once per line, >= 50 % visible": _visible(VISIBLE_VISIBILITY, once_per_line=True),
+    "our rules on the ground truth": lambda d, lines: count_ours(d["truth"], lines, d["info"].fps, CountingRules()),
+}
 
 
 def split(data: dict, tune: bool, walkway: bool = False) -> List[Tuple[str, List[str]]]:
@@ -519,6 +544,27 @@ def row_cells(data, pairs, columns, rules, truth: str):
     return total, cells
 
 
+def truths_table(families: Dict[str, dict], rules, ours: str) -> None:
+    """Error % of ours, the peers' rules over ultralytics' tracks and every rule over oracle ids (a
+    perfect tracker on the same boxes), under each reading of the truth: what the detections allow."""
+    columns = [(ours, "ours"), ("ultralytics/botsort", "first-crossing"), ("ultralytics/botsort", "once-per-direction"),
+               ("oracle ids", "ours"), ("oracle ids", "first-crossing"), ("oracle ids", "once-per-direction")]
+    print("\nerror % under each reading of the truth (tune + confirm splits):\n")
+    print("| family | lines | truth | true | " + " | ".join(column_name(run, rule, ours) for run, rule in columns)
+          + " | best rule, oracle ids |")
+    print("|---|---|---|---:|" + "---:|" * (len(columns) + 1))
+    for family, data in families.items():
+        for walkway in (False, True):
+            pairs = split(data, True, walkway) + split(data, False, walkway)
+            for truth in TRUTH_DEFINITIONS:
+                errors = []
+                for run, rule in columns:
+                    err, total = score(data, pairs, run, rules[rule], truth=truth)
+                    errors.append(100 * err / max(total, 1))
+                print(f"| {family} | {'walkway' if walkway else 'fixed'} | {truth} | {total} | "
+                      + " | ".join(f"{e:.1f}" for e in errors) + f" | {min(errors[3:]):.1f} |", flush=True)
+
+
 def column_name(run: str, rule: str, ours: str) -> str:
     if run == ours:
         return rule
@@ -536,6 +582,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default="", help="pickle of the tracked sequences: written once, then read")
     ap.add_argument("--search", action="store_true", help="grid-search the rule parameters on the tune split")
     ap.add_argument("--explain", action="store_true", help="also: missed and extra counts by cause")
+    ap.add_argument("--truths", action="store_true", help="only: every reading of the truth (TRUTH_DEFINITIONS) "
+                    "against ours, the peers and a perfect tracker under each rule, both splits together")
     args = ap.parse_args(argv)
     trackers = [t for t in args.trackers.split(",") if t]
     roots = args.data_root
@@ -554,6 +602,9 @@ def main(argv=None) -> int:
     columns = [(ours, "ours"), (f"{ours} {LOST_45}", "ours"), (ours, "first-crossing"), (ours, "once-per-direction"),
                ("ultralytics/botsort", "ours"), ("ultralytics/botsort", "first-crossing"),
                ("ultralytics/botsort", "once-per-direction"), ("oracle ids", "ours")]
+    if args.truths:
+        truths_table(families, rules, ours)
+        return 0
     if len(families) > 1:
         for truth in TRUTHS:
             family_table(families, columns, rules, ours, truth)
