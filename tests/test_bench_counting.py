@@ -52,6 +52,17 @@ def test_the_other_readings_of_the_truth():
     assert bench.truth_counts(d, line, "our rules on the ground truth") == {("l", "in"): 2, ("l", "out"): 1}
 
 
+def test_fill_gaps_bridges_each_ids_misses_with_a_straight_line():
+    frames = [(1, np.array([1, 2]), np.array([[0, 0, 10, 20], [50, 50, 60, 70]], float)),
+              (2, np.array([2]), np.array([[52, 50, 62, 70]], float)),
+              (3, np.array([], np.int64), np.zeros((0, 4))),
+              (4, np.array([1]), np.array([[30, 0, 40, 20]], float))]
+    filled = {f: dict(zip(ids.tolist(), xyxy.tolist())) for f, ids, xyxy in bench.fill_gaps(frames)}
+    assert filled[2][1] == [10, 0, 20, 20] and filled[3][1] == [20, 0, 30, 20]
+    assert 2 not in filled[3] and 2 not in filled[4]            # id 2 is not made up after its last frame
+    assert filled[2][2] == [52, 50, 62, 70] and set(filled[1]) == {1, 2}
+
+
 def test_walkway_lines_lie_across_where_people_walk():
     # a 600 x 600 view at 10 fps: five people walk down a corridor at x = 150 one after another,
     # three stand still at x = 450; every one fully visible
