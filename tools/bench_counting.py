@@ -24,7 +24,8 @@ alone can do.
 
 Truths: the full truth, crossings "in view" and crossings "visible" (``truth_counts``), each table three times.
 ``--truths``: one table over seven readings of "crossings computed from ground-truth trajectories"
-(``TRUTH_DEFINITIONS``), with every rule over oracle ids: the error a perfect tracker would have.
+(``TRUTH_DEFINITIONS``), with every rule over oracle ids, as they are and with each id's misses filled
+in (``fill_gaps``): the error a perfect tracker would have.
 
 Error = sum over (sequence, line, direction) of |counted - true|, divided by the true crossings.
 Lines: the fixed sets (fractions of the frame, the same on every sequence) and the walkway lines
