@@ -323,3 +323,27 @@ def test_a_counting_run_can_have_its_tracker_report_a_person_hidden_while_crossi
 
     assert count({}) == []
     assert len(count(params)) == 1 and count(params)[0][1] == "in"
+
+
+def test_a_copy_that_fails_half_way_leaves_no_partial_file(tmp_path, monkeypatch):
+    """to_h264 re-encodes frame by frame into <name>.part.mp4: a failure after a hundred frames (a
+    truncated source) removes that file instead of leaving it beside the run's video."""
+    import av
+
+    from helpers import REPO
+    from tracker.analytics.report import to_h264
+
+    real, calls = av.VideoFrame.from_ndarray, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 100:   # after the encoder has put out packets, so the file exists
+            raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(av.VideoFrame, "from_ndarray", failing)
+    dst = tmp_path / "copy.mp4"
+    with pytest.raises(av.error.FFmpegError):
+        to_h264(REPO / "sample_videos" / "crossing.mp4", dst)
+    assert len(calls) == 101
+    assert not dst.exists() and not (tmp_path / "copy.part.mp4").exists()

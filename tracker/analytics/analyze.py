@@ -116,11 +116,11 @@ def _read_csv(path: Path) -> _Rows:
 
 
 def _read_mot(path: Path) -> _Rows:
+    from ..boxes import tlwh_to_xyxy
     from ..formats.mot import read_mot_results
 
     arr = read_mot_results(path)
-    x, y, w, h = (arr[:, k] for k in range(2, 6))
-    return _Rows(arr[:, 0], arr[:, 1], np.stack([x, y, x + w, y + h], axis=1), np.zeros(len(arr)), ["object"])
+    return _Rows(arr[:, 0], arr[:, 1], tlwh_to_xyxy(arr[:, 2:6]), np.zeros(len(arr)), ["object"])
 
 
 class TrackFrames:
@@ -180,7 +180,7 @@ def load_tracks(path, fps: Optional[float] = None) -> Tuple[TrackFrames, dict]:
     fps = fps or summary.get("source_fps") or None
     rows = _read_csv(file) if file.suffix == ".csv" else _read_mot(file)
     if not len(rows.frame):
-        return TrackFrames(rows.frame, rows.time_s, rows), dict(fps=fps or 30.0, frame_size=frame_size_of(run_dir),
+        return TrackFrames(rows.frame, np.zeros(0), rows), dict(fps=fps or 30.0, frame_size=frame_size_of(run_dir),
                                                                 run_dir=run_dir)
     numbers = np.unique(rows.frame)
     step = reduce(math.gcd, np.diff(numbers).tolist(), 0) or 1

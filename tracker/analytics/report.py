@@ -43,22 +43,26 @@ def to_h264(src: Path, dst: Path) -> Path:
     import av
 
     tmp = dst.with_name(dst.stem + ".part.mp4")
-    with av.open(str(src)) as inp:
-        in_stream = inp.streams.video[0]
-        rate = in_stream.average_rate or in_stream.guessed_rate or 30
-        with av.open(str(tmp), "w", options={"movflags": "+faststart"}) as out:
-            stream = out.add_stream("libx264", rate=rate)
-            stream.pix_fmt = "yuv420p"
-            stream.options = {"preset": "veryfast", "crf": "23"}
-            size = None
-            for frame in inp.decode(in_stream):
-                image = frame.to_ndarray(format="rgb24")
-                if size is None:
-                    size = (image.shape[1] // 2 * 2, image.shape[0] // 2 * 2)
-                    stream.width, stream.height = size
-                image = image[: size[1], : size[0]]
-                out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-            out.mux(stream.encode(None))
+    try:   # a source that cannot be decoded leaves no half-written copy behind
+        with av.open(str(src)) as inp:
+            in_stream = inp.streams.video[0]
+            rate = in_stream.average_rate or in_stream.guessed_rate or 30
+            with av.open(str(tmp), "w", options={"movflags": "+faststart"}) as out:
+                stream = out.add_stream("libx264", rate=rate)
+                stream.pix_fmt = "yuv420p"
+                stream.options = {"preset": "veryfast", "crf": "23"}
+                size = None
+                for frame in inp.decode(in_stream):
+                    image = frame.to_ndarray(format="rgb24")
+                    if size is None:
+                        size = (image.shape[1] // 2 * 2, image.shape[0] // 2 * 2)
+                        stream.width, stream.height = size
+                    image = image[: size[1], : size[0]]
+                    out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+                out.mux(stream.encode(None))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, dst)
     return dst
 
@@ -98,7 +102,6 @@ def playable_video(run_dir: Path, summary: dict) -> Tuple[Optional[Path], str]:
     try:
         return to_h264(video, copy), ""
     except av.error.FFmpegError:
-        copy.with_name(copy.stem + ".part.mp4").unlink(missing_ok=True)
         return None, unreadable
 
 
